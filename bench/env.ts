@@ -1,0 +1,164 @@
+/**
+ * The benchmark's world: the tests' two loopback OpenSSH hosts, a running `bluegreen serve` deploying to them,
+ * and the OpenSSH client command lines the alternatives (rsync, git archive | ssh tar, classic push) use.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chownSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { BIN, type TwoHosts, cleanEnv, startTwoHosts } from '../test/helpers/bluegreen.js';
+import { ensureTestUser } from '../test/helpers/sshd.js';
+import { q, run } from './proc.js';
+import { packageRoot } from '../src/package-root.js';
+
+export const ROOT = packageRoot();
+
+/** Cleanups, run last-registered first. */
+export class Teardown {
+  #fns: (() => unknown)[] = [];
+  teardown(fn: () => unknown): void {
+    this.#fns.push(fn);
+  }
+  async run(): Promise<void> {
+    while (this.#fns.length > 0) {
+      const fn = this.#fns.pop() as () => unknown;
+      try {
+        await fn();
+      } catch (error) {
+        console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+export interface Bench {
+  hosts: TwoHosts;
+  user: string;
+  uid: number;
+  gid: number;
+  /** A directory owned by the deploy user on the hosts' filesystem, for the alternatives' targets. */
+  scratch: string;
+  /** `ssh ...` argv prefix (without the destination) for the blue host, for the OpenSSH client. */
+  sshArgs: string[];
+  /** The same as one shell string (for rsync -e and GIT_SSH_COMMAND). */
+  sshCommand: string;
+  /** `user@127.0.0.2` */
+  dest: string;
+  blueUrl: string;
+  /** Runs a shell command on blue over ssh. */
+  remote(script: string): Promise<void>;
+  /** A fresh empty directory under scratch, owned by the deploy user. */
+  freshDir(label: string): string;
+}
+
+export async function startBench(t: Teardown): Promise<Bench> {
+  const hosts = await startTwoHosts(t);
+  const user = ensureTestUser();
+  const scratch = mkdtempSync(path.join('/tmp', 'bluegreen-bench-hosts-'));
+  chmodSync(scratch, 0o755);
+  chownSync(scratch, user.uid, user.gid);
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  const sshArgs = [
+    '-F', '/dev/null',
+    '-i', hosts.keyPath,
+    '-p', String(hosts.blue.port),
+    '-o', `UserKnownHostsFile=${hosts.knownHostsPath}`,
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes',
+  ];
+  const sshCommand = ['ssh', ...sshArgs].map(q).join(' ');
+  const dest = `${user.name}@127.0.0.2`;
+  let counter = 0;
+  return {
+    hosts,
+    user: user.name,
+    uid: user.uid,
+    gid: user.gid,
+    scratch,
+    sshArgs,
+    sshCommand,
+    dest,
+    blueUrl: `ssh://${dest}:${hosts.blue.port}`,
+    async remote(script) {
+      await run('ssh', [...sshArgs, dest, script]);
+    },
+    freshDir(label) {
+      const dir = path.join(scratch, `${label}-${++counter}`);
+      mkdirSync(dir);
+      chownSync(dir, user.uid, user.gid);
+      return dir;
+    },
+  };
+}
+
+/** Empties a directory as root (untimed resets between runs), keeping the directory and its owner. */
+/**
+ * Empties an app root. The server tidies a host after each push (it prepares the next copy), so wait for
+ * the host to be quiet: a copy still being written makes removal fail with ENOTEMPTY.
+ */
+export async function emptyDir(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+export interface Server {
+  child: ChildProcess;
+  pid: number;
+  dataDir: string;
+  /** `http://bench:TOKEN@127.0.0.1:PORT` */
+  base: string;
+  output(): string;
+  stop(): Promise<void>;
+  /** Forgets main and every object in blue.git, so the next push is a first push (untimed reset). */
+  resetRepo(colour?: 'blue' | 'green'): Promise<void>;
+}
+
+/** `bluegreen user add bench` then `bluegreen serve` with `env` (a fresh data dir unless env says otherwise). */
+export async function startServer(cwd: string, env: Record<string, string>, t: Teardown): Promise<Server> {
+  const add = await run(process.execPath, [BIN, 'user', 'add', 'bench'], { cwd, env: cleanEnv(env) });
+  const token = add.stdout.split('\n')[1]?.trim() ?? '';
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const deadline = Date.now() + 20_000;
+  let match: RegExpExecArray | null;
+  while (!(match = /git server on (https?:\/\/\S+)/.exec(output))) {
+    if (child.exitCode !== null) throw new Error(`bluegreen serve exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`bluegreen serve did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const url = new URL(match[1] as string);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  t.teardown(stop);
+  const dataDir = env.BLUEGREEN_DATA_DIR as string;
+  return {
+    child,
+    pid: child.pid as number,
+    dataDir,
+    base: `${url.protocol}//bench:${token}@${url.host}`,
+    output: () => output,
+    stop,
+    async resetRepo(colour = 'blue') {
+      const repo = path.join(dataDir, 'repos', `${colour}.git`);
+      await run('git', ['--git-dir', repo, 'update-ref', '-d', 'refs/heads/main'], { env: cleanEnv(), allowFail: true });
+      const objects = path.join(repo, 'objects');
+      for (const entry of readdirSync(objects)) {
+        if (/^[0-9a-f]{2}$/.test(entry)) rmSync(path.join(objects, entry), { recursive: true, force: true });
+      }
+      for (const entry of readdirSync(path.join(objects, 'pack'))) rmSync(path.join(objects, 'pack', entry), { force: true });
+    },
+  };
+}
+
+export { cleanEnv, q };

@@ -1,0 +1,93 @@
+/**
+ * The deploy engine's phases without git push or the hook around it: `node dist/bench/phases.js [FILES] [BYTES]`
+ * runs src/deploy/run-deploy.ts's runDeploy directly (warm ssh2 transport, the site's own repository) for a
+ * full deploy and several one-file changes, printing each deploy's phase times; then times the pieces a push
+ * adds around it (node start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RevisionReader } from '../src/adapters/git/revisions.js';
+import { SshTransport } from '../src/adapters/ssh/ssh-transport.js';
+import { runDeploy } from '../src/deploy/run-deploy.js';
+import { ROOT, Teardown, emptyDir, startBench } from './env.js';
+import { summarize } from './measure.js';
+import { run } from './proc.js';
+import { makeSite } from './site.js';
+
+async function main(): Promise<void> {
+  const files = Number(process.argv[2] ?? 5000);
+  const size = Number(process.argv[3] ?? 4096);
+  const changes = Number(process.argv[4] ?? 8);
+  const t = new Teardown();
+  try {
+    const bench = await startBench(t);
+    const site = makeSite({ files, size }, 'phases');
+    t.teardown(() => site.cleanup());
+    const transport = new SshTransport({
+      host: '127.0.0.2',
+      port: bench.hosts.blue.port,
+      user: bench.user,
+      privateKey: readFileSync(bench.hosts.keyPath),
+      knownHostsPath: bench.hosts.knownHostsPath,
+    });
+    t.teardown(() => transport.close());
+    const appRoot = bench.hosts.appRoots.blue;
+    await emptyDir(appRoot);
+    const reader = new RevisionReader(path.join(site.dir, '.git'));
+    const deploy = async (label: string) => {
+      const revision = site.git('rev-parse', 'HEAD').trim();
+      const result = await runDeploy({ colour: 'blue', revision, appRoot, keepReleases: 5, transport, reader, say: () => {} });
+      await result.tidy(); // as the server does after answering the push
+      const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`${label}: ${result.durationMs} ms (${phases})`);
+      return result;
+    };
+    await transport.exec(['true']);
+    await deploy(`full deploy of ${files} × ${size} B`);
+    const byPhase: Record<string, number[]> = {};
+    for (let i = 0; i < changes; i++) {
+      site.touch((i * 37 + 11) % files);
+      site.commit(`change ${i}`);
+      const result = await deploy(`one-file change ${i + 1}`);
+      for (const [k, v] of Object.entries(result.phases)) (byPhase[k] ??= []).push(v);
+      (byPhase.total ??= []).push(result.durationMs);
+    }
+    console.log('one-file medians (ms):', Object.entries(byPhase).map(([k, v]) => `${k} ${summarize(v).median}`).join(', '));
+
+    const pieces: Record<string, number[]> = { 'exec true (warm ssh2)': [], 'hook node start-up': [], 'node -e 0': [], [`cp -al of ${files} files`]: [], [`rm -rf of a ${files}-file release`]: [] };
+    for (let i = 0; i < 5; i++) {
+      let t0 = performance.now();
+      await transport.exec(['true']);
+      pieces['exec true (warm ssh2)']?.push(performance.now() - t0);
+      // The hook with no engine socket: start-up, read stdin, fail to connect, exit.
+      const hook = await run(process.execPath, [path.join(ROOT, 'dist/hooks/pre-receive.js')], {
+        env: { ...process.env, BLUEGREEN_ENGINE_SOCKET: '/nonexistent/engine.sock', GIT_DIR: '/nonexistent' },
+        input: '',
+        allowFail: true,
+      });
+      pieces['hook node start-up']?.push(hook.seconds * 1000);
+      const bare = await run(process.execPath, ['-e', '0']);
+      pieces['node -e 0']?.push(bare.seconds * 1000);
+      t0 = performance.now();
+      const copy = await transport.exec(['sh', '-c', 'cd "$1" && cp -al "releases/$(ls releases | tail -1)" releases/.bench-copy', 'sh', appRoot]);
+      if (copy.code !== 0) throw new Error(copy.stderr);
+      pieces[`cp -al of ${files} files`]?.push(performance.now() - t0);
+      t0 = performance.now();
+      await transport.exec(['rm', '-rf', `${appRoot}/releases/.bench-copy`]);
+      pieces[`rm -rf of a ${files}-file release`]?.push(performance.now() - t0);
+    }
+    console.log('pieces, median (min–max) ms:');
+    for (const [k, v] of Object.entries(pieces)) {
+      const s = summarize(v);
+      console.log(`  ${k}: ${s.median.toFixed(0)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`);
+    }
+    await emptyDir(appRoot);
+  } finally {
+    await t.run();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

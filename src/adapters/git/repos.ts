@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { COLOURS, type Colour } from '../../core/colour.js';
+import { packageRoot } from '../../package-root.js';
+
+/** `$DATA/repos`: holds exactly blue.git and green.git. */
+export function reposDir(dataDir: string): string {
+  return path.join(dataDir, 'repos');
+}
+
+export function repoPath(dataDir: string, colour: Colour): string {
+  return path.join(reposDir(dataDir), `${colour}.git`);
+}
+
+/** The compiled hook program, dist/hooks/pre-receive.js (this module runs from src/ or from dist/src/). */
+export function hookScriptPath(): string {
+  return path.join(packageRoot(), 'dist', 'hooks', 'pre-receive.js');
+}
+
+/** Quotes one argument for /bin/sh. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The hooks/pre-receive script: `exec` so the hook process's parent is git-receive-pack itself. */
+export function preReceiveScript(hookCommand: readonly string[]): string {
+  return `#!/bin/sh\n# Written by bluegreen at every start; edits are lost.\nexec ${hookCommand.map(shellQuote).join(' ')}\n`;
+}
+
+function git(args: string[], cwd?: string): void {
+  execFileSync('git', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/**
+ * Creates `$DATA/repos/blue.git` and `green.git` as bare repositories (default branch main) if missing, sets
+ * the receive options the deploy flow relies on, and (re)writes each `hooks/pre-receive` to exec
+ * `hookCommand` (by default this install's node and compiled hook). Idempotent; touches nothing else.
+ */
+export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [process.execPath, hookScriptPath()]): Record<Colour, string> {
+  fs.mkdirSync(reposDir(dataDir), { recursive: true, mode: 0o700 });
+  const result = {} as Record<Colour, string>;
+  for (const colour of COLOURS) {
+    const dir = repoPath(dataDir, colour);
+    if (!fs.existsSync(path.join(dir, 'HEAD'))) {
+      git(['init', '--quiet', '--bare', '--initial-branch=main', dir]);
+    }
+    // Push options reach the hook (GIT_PUSH_OPTION_*) only when advertised.
+    git(['config', 'receive.advertisePushOptions', 'true'], dir);
+    // Reject malformed objects, including trees with `..`, `.git` or other unsafe paths.
+    git(['config', 'receive.fsckObjects', 'true'], dir);
+    fs.mkdirSync(path.join(dir, 'hooks'), { recursive: true });
+    const hook = path.join(dir, 'hooks', 'pre-receive');
+    const temp = `${hook}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, preReceiveScript(hookCommand), { mode: 0o755 });
+    fs.chmodSync(temp, 0o755);
+    fs.renameSync(temp, hook);
+    result[colour] = dir;
+  }
+  return result;
+}

@@ -1,0 +1,174 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../core/errors.js';
+
+/** What users.json keeps per user: never the token itself. */
+export interface StoredUser {
+  name: string;
+  /** ISO 8601, UTC. */
+  created: string;
+  /** base64url, 16 random bytes. */
+  salt: string;
+  /** base64url HMAC-SHA256(key = salt, message = token). */
+  hash: string;
+}
+
+/** The users file, parsed: name → record. */
+export type Users = ReadonlyMap<string, StoredUser>;
+
+export const USER_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+const LIST_HINT = 'see the existing users with `bluegreen user list`';
+
+export function usersFilePath(dataDir: string): string {
+  return path.join(dataDir, 'users.json');
+}
+
+// A token is 256 random bits, so guessing it is hopeless however fast the hash is: a slow password KDF buys
+// nothing here, and a per-user salt with HMAC-SHA256 is enough to keep the file useless to whoever reads it.
+function hashToken(salt: string, token: string): Buffer {
+  return createHmac('sha256', Buffer.from(salt, 'base64url')).update(token, 'utf8').digest();
+}
+
+function checkName(name: string): void {
+  if (!USER_NAME_PATTERN.test(name)) {
+    throw new UserError(
+      `bad user name ${JSON.stringify(name)}: expected a lowercase letter followed by up to 31 lowercase letters, digits, _ or -`,
+      { exitCode: 2, hint: 'for example `bluegreen user add alice`' },
+    );
+  }
+}
+
+const recordKeys = ['created', 'salt', 'hash'] as const;
+
+/** Parses the text of users.json; throws a UserError naming the file and the problem. */
+export function parseUsers(text: string, file: string): Users {
+  const bad = (why: string) =>
+    new UserError(`the users file ${file} is not valid: ${why}`, {
+      hint: 'fix or remove the file, then add users again with `bluegreen user add NAME`',
+    });
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw bad(error instanceof Error ? error.message : String(error));
+  }
+  const users = (data as { users?: unknown } | null)?.users;
+  if (typeof data !== 'object' || data === null || typeof users !== 'object' || users === null || Array.isArray(users)) {
+    throw bad('expected {"users": {NAME: {...}}}');
+  }
+  const result = new Map<string, StoredUser>();
+  for (const [name, value] of Object.entries(users)) {
+    const record = value as Record<string, unknown> | null;
+    if (!USER_NAME_PATTERN.test(name) || typeof record !== 'object' || record === null || !recordKeys.every((k) => typeof record[k] === 'string')) {
+      throw bad(`bad entry for user ${JSON.stringify(name)}`);
+    }
+    result.set(name, { name, created: record.created as string, salt: record.salt as string, hash: record.hash as string });
+  }
+  return result;
+}
+
+/** Reads users.json; a missing file means no users. */
+export function loadUsers(dataDir: string): Users {
+  const file = usersFilePath(dataDir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
+  }
+  return parseUsers(text, file);
+}
+
+function saveUsers(dataDir: string, users: Users): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = usersFilePath(dataDir);
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const body: Record<string, Omit<StoredUser, 'name'>> = {};
+  for (const user of [...users.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    body[user.name] = { created: user.created, salt: user.salt, hash: user.hash };
+  }
+  try {
+    fs.writeFileSync(temp, `${JSON.stringify({ users: body }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Adds a user and returns their new push token. The token is shown this once: only its hash is kept. */
+export function addUser(dataDir: string, name: string): string {
+  checkName(name);
+  const users = new Map(loadUsers(dataDir));
+  if (users.has(name)) {
+    throw new UserError(`user ${JSON.stringify(name)} already exists`, {
+      hint: `to give them a new token, run \`bluegreen user remove ${name}\` and add them again; ${LIST_HINT}`,
+    });
+  }
+  const token = randomBytes(32).toString('base64url');
+  const salt = randomBytes(16).toString('base64url');
+  users.set(name, { name, created: new Date().toISOString(), salt, hash: hashToken(salt, token).toString('base64url') });
+  saveUsers(dataDir, users);
+  return token;
+}
+
+export function listUsers(dataDir: string): { name: string; created: string }[] {
+  return [...loadUsers(dataDir).values()]
+    .map(({ name, created }) => ({ name, created }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function removeUser(dataDir: string, name: string): void {
+  const users = new Map(loadUsers(dataDir));
+  if (!users.delete(name)) {
+    throw new UserError(`there is no user ${JSON.stringify(name)}`, { hint: LIST_HINT });
+  }
+  saveUsers(dataDir, users);
+}
+
+const DUMMY: StoredUser = { name: '', created: '', salt: 'AAAAAAAAAAAAAAAAAAAAAA', hash: 'A'.repeat(43) };
+
+/** True when `token` is `name`'s token. Takes the same time for unknown names, wrong tokens and right ones. */
+export function verifyUser(users: Users, name: string, token: string): boolean {
+  const known = users.get(name);
+  const record = known ?? DUMMY;
+  const actual = hashToken(record.salt, token);
+  const expected = Buffer.from(record.hash, 'base64url');
+  const equal = expected.length === actual.length && timingSafeEqual(expected, actual);
+  return known !== undefined && equal;
+}
+
+/**
+ * A users reader for a long-running server: each call re-reads users.json if it changed (inode, size or
+ * mtime), so `bluegreen user add` takes effect without a restart. If the file becomes invalid, `onError` is
+ * told once per change and the last good users stay in force.
+ */
+export function createUsersReader(dataDir: string, onError: (error: unknown) => void): () => Users {
+  const file = usersFilePath(dataDir);
+  let signature = '';
+  let current: Users = new Map();
+  return () => {
+    let next: string;
+    try {
+      const stat = fs.statSync(file, { bigint: true });
+      next = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        onError(error);
+        return current;
+      }
+      next = 'missing';
+    }
+    if (next === signature) return current;
+    signature = next;
+    try {
+      current = loadUsers(dataDir);
+    } catch (error) {
+      onError(error);
+    }
+    return current;
+  };
+}

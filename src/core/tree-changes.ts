@@ -1,0 +1,50 @@
+/** One entry of `git diff --raw -z --no-renames` between the deployed and the pushed revision. */
+export interface TreeChange {
+  status: 'added' | 'modified' | 'deleted' | 'type-changed';
+  path: string;
+  /** Git mode of the new entry (`100644`, `100755`, `120000`), or undefined when deleted. */
+  mode: string | undefined;
+  /** Blob id of the new entry, or undefined when deleted. */
+  blob: string | undefined;
+}
+
+const STATUS: Record<string, TreeChange['status']> = { A: 'added', M: 'modified', D: 'deleted', T: 'type-changed' };
+
+/** Parses `git diff --raw -z --no-renames --no-abbrev` output. */
+export function parseRawDiff(output: string): TreeChange[] {
+  const fields = output.split('\0');
+  const changes: TreeChange[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const meta = fields[i] ?? '';
+    const path = fields[i + 1] ?? '';
+    // ":100644 100755 <old> <new> M"
+    const [, newMode, , newBlob, letter] = meta.replace(/^\n?:/, '').split(' ');
+    const status = STATUS[letter ?? ''];
+    if (!status) throw new Error(`unexpected git diff entry: ${JSON.stringify(meta)}`);
+    const deleted = status === 'deleted';
+    changes.push({ status, path, mode: deleted ? undefined : newMode, blob: deleted ? undefined : newBlob });
+  }
+  return changes;
+}
+
+/** One entry of `git ls-tree -r -z <rev>`. */
+export interface TreeEntry {
+  mode: string;
+  blob: string;
+  path: string;
+}
+
+export function parseLsTree(output: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (const record of output.split('\0')) {
+    if (!record) continue;
+    const tab = record.indexOf('\t');
+    const [mode, type, blob] = record.slice(0, tab).split(' ');
+    if (type === 'commit') continue; // submodules are not deployable content
+    entries.push({ mode: mode ?? '', blob: blob ?? '', path: record.slice(tab + 1) });
+  }
+  return entries;
+}
+
+export const SYMLINK_MODE = '120000';
+export const SUBMODULE_MODE = '160000';

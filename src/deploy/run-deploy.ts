@@ -1,0 +1,142 @@
+import { Readable } from 'node:stream';
+import type { RevisionReader } from '../adapters/git/revisions.js';
+import type { Transport } from '../adapters/transport/transport.js';
+import type { Colour } from '../core/colour.js';
+import { type DeployPlan, planDeploy } from '../core/deploy-plan.js';
+import { UserError } from '../core/errors.js';
+import { type Argv, type HostState, inspectCommand, parseInspect } from '../core/remote-commands.js';
+import { remoteFailure } from '../core/remote-failure.js';
+import { symlinkStaysInside } from '../core/symlinks.js';
+import { SUBMODULE_MODE, SYMLINK_MODE } from '../core/tree-changes.js';
+import { formatBytes, formatSeconds } from '../core/format.js';
+
+export interface DeployOptions {
+  colour: Colour;
+  revision: string;
+  appRoot: string;
+  keepReleases: number;
+  transport: Transport;
+  reader: RevisionReader;
+  say: (line: string) => void;
+  /** Aborted when the push can no longer succeed: the release is then never switched to. */
+  interrupted?: AbortSignal;
+  now?: Date;
+}
+
+export interface DeployResult {
+  plan: DeployPlan;
+  bytesSent: number;
+  durationMs: number;
+  phases: Record<string, number>;
+  /**
+   * Work to run after the push is answered (before the next deploy to this colour): clears stale copies,
+   * prepares the next deploy's copy of this release, deletes old releases.
+   */
+  tidy: () => Promise<void>;
+}
+
+/** Reads what a host has now. */
+export async function inspectHost(transport: Transport, appRoot: string): Promise<HostState> {
+  const result = await transport.exec(inspectCommand(appRoot));
+  if (result.code !== 0) throw remoteFailure('reading the host', transport.label, appRoot, result);
+  return parseInspect(result.stdout);
+}
+
+/**
+ * Puts `revision` into a new release on the host and switches `current` to it. Only what changed since the
+ * host's current release is sent; everything else is hard-linked from it.
+ */
+export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
+  const { transport, reader, revision, appRoot, say } = options;
+  const started = Date.now();
+  const phases: Record<string, number> = {};
+  const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await work();
+    } finally {
+      phases[phase] = Date.now() - t0;
+    }
+  };
+  const run = async (step: string, argv: Argv, stdin?: Parameters<Transport['exec']>[1]) => {
+    const result = await transport.exec(argv, stdin);
+    if (result.code !== 0) throw remoteFailure(step, `${options.colour} (${transport.label})`, appRoot, result);
+    return result;
+  };
+
+  say(`deploying ${revision.slice(0, 12)} to ${options.colour} on ${transport.label}, ${appRoot}`);
+  const host = await timed('inspect', () => inspectHost(transport, appRoot));
+  if (host.appRootExists && !host.writable) {
+    throw new UserError(`cannot deploy to ${options.colour} (${transport.label}): the app root ${appRoot} is not writable by the deploy user`, {
+      hint: `give the deploy user the app root: \`bluegreen provision ${options.colour}\``,
+    });
+  }
+
+  const { changes, treeSize, symlinks } = await timed('diff', async () => {
+    const base = host.currentRevision;
+    if (base && (await reader.commitExists(base))) {
+      const diff = (await reader.diff(base, revision)).filter((c) => c.mode !== SUBMODULE_MODE);
+      return { changes: diff, treeSize: 0, symlinks: diff.filter((c) => c.mode === SYMLINK_MODE) };
+    }
+    const tree = await reader.listTree(revision);
+    return { changes: undefined, treeSize: tree.length, symlinks: tree.filter((e) => e.mode === SYMLINK_MODE) };
+  });
+  await timed('check', () => refuseEscapingSymlinks(reader, symlinks));
+
+  const plan = planDeploy({
+    colour: options.colour,
+    appRoot,
+    revision,
+    now: options.now ?? new Date(),
+    keepReleases: options.keepReleases,
+    host,
+    changes,
+    treeSize,
+  });
+  const { added, changed, removed } = plan.counts;
+  say(
+    plan.base
+      ? `files: ${added} added, ${changed} changed, ${removed} removed since ${plan.base}`
+      : `files: ${added} (full deploy${host.current ? ': the current release is not from this repository' : ''})`,
+  );
+
+  const archive = plan.send === 'all' || plan.send.length > 0 ? reader.archive(revision, plan.send) : undefined;
+  const upload = await timed('send', () => run('sending files', plan.stage, { stdin: withPrefix(plan.removals, archive) }));
+  const bytesSent = upload.bytesSent;
+  say(`sent ${formatBytes(bytesSent)} in ${formatSeconds(phases.send ?? 0)}`);
+  // The last moment to back out: after the switch the host serves the new release.
+  options.interrupted?.throwIfAborted();
+  await timed('switch', () => run('switching current', plan.finalize));
+  say(`current -> releases/${plan.release} (switched in ${formatSeconds(phases.switch ?? 0)})`);
+  const durationMs = Date.now() - started;
+  say(`deployed ${revision.slice(0, 12)} to ${options.colour} in ${formatSeconds(durationMs)}`);
+  const tidy = async () => {
+    const result = await transport.exec(plan.tidy);
+    if (result.code !== 0) throw remoteFailure('tidying up releases', `${options.colour} (${transport.label})`, appRoot, result);
+  };
+  return { plan, bytesSent, durationMs, phases, tidy };
+}
+
+/** `prefix`, then everything `rest` yields. */
+function withPrefix(prefix: Buffer, rest: Readable | undefined): Readable {
+  if (!rest) return Readable.from([prefix]);
+  return Readable.from(
+    (async function* () {
+      if (prefix.length > 0) yield prefix;
+      for await (const chunk of rest) yield chunk as Buffer;
+    })(),
+  );
+}
+
+async function refuseEscapingSymlinks(reader: RevisionReader, symlinks: readonly { path: string; blob: string | undefined }[]) {
+  if (symlinks.length === 0) return;
+  const targets = await reader.readBlobs(symlinks.map((s) => s.blob ?? ''));
+  for (const link of symlinks) {
+    const target = targets.get(link.blob ?? '') ?? '';
+    if (!symlinkStaysInside(link.path, target)) {
+      throw new UserError(`refused: the symlink ${JSON.stringify(link.path)} points outside the release (-> ${JSON.stringify(target)})`, {
+        hint: 'make it a relative link to a path inside the repository, or replace it with the file',
+      });
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { checkHealth, readRevision } from '../adapters/http/checks.js';
+import type { Provider } from '../adapters/providers/provider.js';
+import { type FlipRecord, appendHistory, deployedRevision, readHistory } from '../adapters/state/history.js';
+import { acquireLock, readLock } from '../adapters/state/locks.js';
+import { COLOURS, type Colour } from '../core/colour.js';
+import type { Config } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
+import { formatSeconds } from '../core/format.js';
+
+export interface FlipOptions {
+  config: Config;
+  provider: Provider;
+  target: Colour;
+  by: string;
+  say: (line: string) => void;
+  dryRun?: boolean;
+  /** Asked with the plan before anything moves (only on a TTY); false cancels. */
+  confirm?: (planLines: string[]) => Promise<boolean>;
+}
+
+export type FlipOutcome = 'flipped' | 'already-live' | 'dry-run';
+
+/** Gathers the facts a flip is decided on: the provider's live colour, deployed revisions, locks. */
+export async function flipFacts(config: Config, provider: Provider, target: Colour) {
+  const [live, history, busy] = await Promise.all([provider.liveColour(), readHistory(config.dataDir), readLock(config.dataDir, target)]);
+  const deployed: Partial<Record<Colour, string>> = {};
+  for (const colour of COLOURS) deployed[colour] = deployedRevision(history, colour)?.revision;
+  return {
+    target,
+    live,
+    deployed,
+    busyWith: busy,
+    hostUrls: { blue: config.hosts.blue.url, green: config.hosts.green.url },
+    publicUrl: config.publicUrl,
+    healthPath: config.healthPath,
+    provider: provider.description,
+  };
+}
+
+/**
+ * verify the target → move traffic → verify through the public address → record. If the public check
+ * fails, traffic goes back where it was (verified too) and the flip fails saying so.
+ */
+export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
+  const { config, provider, target, say } = options;
+  const facts = await flipFacts(config, provider, target);
+  const plan = planFlip(facts);
+  const lines = describeFlipPlan(plan);
+  if (options.dryRun) {
+    for (const line of lines) say(line);
+    say('dry run: nothing was changed');
+    return 'dry-run';
+  }
+  if (options.confirm && !(await options.confirm(lines))) {
+    throw new UserError(`flip cancelled; production unchanged (${plan.from ?? 'no colour'} is live)`);
+  }
+
+  const lock = await acquireLock(config.dataDir, target, { holder: options.by, purpose: 'flip' }, { waitMs: 0 });
+  const started = Date.now();
+  const phases: Record<string, number> = {};
+  const record = (outcome: FlipRecord['outcome'], error?: string) =>
+    appendHistory(config.dataDir, {
+      type: 'flip',
+      at: new Date().toISOString(),
+      from: plan.from,
+      to: target,
+      revisions: facts.deployed,
+      by: options.by,
+      outcome,
+      ...(error ? { error } : {}),
+      durationMs: Date.now() - started,
+      phases,
+    });
+  try {
+    const [verifyHost, ...rest] = plan.steps;
+    if (verifyHost) await runStep(verifyHost, options, phases, plan);
+    if (plan.alreadyLive) {
+      say(`${target} is live already (${plan.revision.slice(0, 12)}), and healthy: nothing to move`);
+      return 'already-live';
+    }
+    for (const step of rest) {
+      try {
+        await runStep(step, options, phases, plan);
+      } catch (error) {
+        if (step.step !== 'verify-public') {
+          await record('failed', (error as Error).message);
+          throw error;
+        }
+        await flipBack(plan, options, phases, error as Error, record);
+      }
+    }
+    await record('flipped');
+    say(`${target} is live (${plan.revision.slice(0, 12)}), verified through ${config.publicUrl}, in ${formatSeconds(Date.now() - started)}`);
+    return 'flipped';
+  } finally {
+    await lock.release();
+  }
+}
+
+async function flipBack(
+  plan: FlipPlan,
+  options: FlipOptions,
+  phases: Record<string, number>,
+  cause: Error,
+  record: (outcome: FlipRecord['outcome'], error?: string) => Promise<void>,
+): Promise<never> {
+  const { say, target } = options;
+  if (!plan.from) {
+    await record('failed', cause.message);
+    throw new UserError(`${cause.message}. No colour was live before, so there is nothing to flip back to: production now points at ${target}`, {
+      hint: `fix ${target} and check ${options.config.publicUrl}, or flip again once it serves the right revision`,
+    });
+  }
+  say(`the check through the public address failed: ${cause.message}`);
+  say(`flipping back to ${plan.from}`);
+  try {
+    for (const step of plan.flipBack) await runStep(step, options, phases, plan);
+  } catch (backError) {
+    await record('failed', `${cause.message}; flipping back failed: ${(backError as Error).message}`);
+    const live = await options.provider.liveColour().catch(() => undefined);
+    throw new UserError(
+      `flip to ${target} failed (${cause.message}), and flipping back to ${plan.from} failed too (${(backError as Error).message}). ` +
+        `Production now points at: ${live ?? 'unknown'}`,
+      { hint: `check ${options.config.publicUrl} by hand, then \`bluegreen flip ${plan.from}\`` },
+    );
+  }
+  await record('flipped-back', cause.message);
+  // With no deploy of the old colour on record there is no revision to check the public address against.
+  const verified = plan.flipBack.some((step) => step.step === 'verify-public')
+    ? 'verified'
+    : `not verified (bluegreen has no deploy of ${plan.from} on record to check ${options.config.publicUrl} against)`;
+  throw new UserError(`flip to ${target} failed the check through the public address (${cause.message}); flipped back: ${plan.from} is live again, ${verified}`, {
+    hint: `see what ${target} serves at ${options.config.hosts[target].url} and through ${options.config.publicUrl}`,
+  });
+}
+
+async function runStep(step: FlipStep, options: FlipOptions, phases: Record<string, number>, plan: FlipPlan): Promise<void> {
+  const { config, provider, say } = options;
+  const t0 = Date.now();
+  const timing = { deadlineMs: config.verifyTimeoutMs, intervalMs: Math.min(500, Math.max(50, config.verifyTimeoutMs / 10)) };
+  say(`${describeStep(step)} ...`);
+  switch (step.step) {
+    case 'verify-host': {
+      const health = await checkHealth(step.url, step.healthPath, timing);
+      if (!health.ok) {
+        throw new UserError(`refused: ${step.colour} is not healthy: ${health.summary}. Production unchanged: ${plan.from ?? 'no colour'} is live`, {
+          hint: `fix ${step.colour}, or push a working revision: git push ${step.colour} main`,
+        });
+      }
+      const serving = await readRevision(step.url);
+      if (serving !== step.revision) {
+        throw new UserError(
+          `refused: ${step.colour} serves ${serving.slice(0, 12)}, but its last deploy was ${step.revision.slice(0, 12)}. Production unchanged: ${plan.from ?? 'no colour'} is live`,
+          { hint: `redeploy it (git push ${step.colour} main), or check BLUE_URL/GREEN_URL point at the right hosts` },
+        );
+      }
+      break;
+    }
+    case 'move':
+      try {
+        await provider.moveTraffic(step.to, say);
+      } catch (error) {
+        const live = await provider.liveColour().catch(() => undefined);
+        const now = live ?? `unknown (it cannot be read now; before this flip it was ${plan.from ?? 'no colour'})`;
+        throw new UserError(`moving traffic to ${step.to} failed: ${(error as Error).message}. Production now points at: ${now}`, {
+          hint: error instanceof UserError ? error.hint : undefined,
+        });
+      }
+      break;
+    case 'verify-public':
+      await waitForPublicRevision(step, timing);
+      break;
+  }
+  phases[step.step === 'move' ? `move-${step.to}` : `${step.step}-${step.colour}`] = Date.now() - t0;
+}
+
+/** The public address may take a moment to follow (DNS-less, but load balancers drain): poll until it does. */
+async function waitForPublicRevision(step: Extract<FlipStep, { step: 'verify-public' }>, timing: { deadlineMs: number; intervalMs: number }) {
+  const deadline = Date.now() + timing.deadlineMs;
+  let last = '';
+  for (;;) {
+    try {
+      const serving = await readRevision(step.url, { timeoutMs: Math.min(5000, timing.deadlineMs) });
+      if (serving === step.revision) {
+        const health = await checkHealth(step.url, step.healthPath, { ...timing, deadlineMs: Math.max(0, deadline - Date.now()) });
+        if (health.ok) return;
+        last = health.summary;
+      } else {
+        last = `${step.url} serves ${serving.slice(0, 12)}, expected ${step.colour}'s ${step.revision.slice(0, 12)}`;
+      }
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
+    await new Promise((resolve) => setTimeout(resolve, timing.intervalMs));
+  }
+}

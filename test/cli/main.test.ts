@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { requireBuild, runCli } from '../helpers/bluegreen.js';
+
+requireBuild();
+
+function workdir(t: Test): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('usage errors exit 2', async (t) => {
+  const dir = workdir(t);
+  const unknown = await runCli(dir, ['frobnicate']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /unknown command 'frobnicate'/);
+  const colour = await runCli(dir, ['releases', 'red']);
+  t.equal(colour.code, 2);
+  t.match(colour.stderr, /error: "red" is not a colour: expected blue or green/);
+  const limit = await runCli(dir, ['history', '--limit', 'ten']);
+  t.equal(limit.code, 2);
+  t.match(limit.stderr, /error: --limit "ten": expected a positive whole number/);
+  const release = await runCli(dir, ['activate', 'blue', '../../etc']);
+  t.equal(release.code, 2);
+  t.match(release.stderr, /error: "..\/..\/etc" is not a release id \(yyyymmddHHMMSS-sha12\)\nhint: list them with `bluegreen releases blue`/);
+  const help = await runCli(dir, ['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /flip \[options\] <colour>/);
+});
+
+t.test('bad configuration exits 2 listing every problem, from .env too', async (t) => {
+  const dir = workdir(t);
+  writeFileSync(path.join(dir, '.env'), 'BLUEGREEN_KEEP_RELEASES=many\nBLUEGREEN_PROVIDER=aws\nDIGITALOCEAN_TOKEN=dop_v1_secret\n');
+  const result = await runCli(dir, ['history']);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /error: bad configuration:\n {2}- BLUEGREEN_KEEP_RELEASES="many": expected a whole number\n {2}- BLUEGREEN_PROVIDER="aws": expected one of/);
+  t.match(result.stderr, /hint: fix the variables above/);
+  t.notMatch(result.stderr + result.stdout, /dop_v1_secret/);
+});
+
+t.test('init writes a commented .env and a private deploy key, and refuses to overwrite', async (t) => {
+  const dir = workdir(t);
+  const result = await runCli(dir, ['init']);
+  t.equal(result.code, 0, result.stderr);
+  const env = readFileSync(path.join(dir, '.env'), 'utf8');
+  t.match(env, /#BLUE_HOST=ssh:\/\/deploy@/);
+  t.match(env, /#BLUEGREEN_PROVIDER=local/);
+  const key = path.join(dir, '.bluegreen', 'id_ed25519');
+  t.equal(statSync(key).mode & 0o777, 0o600);
+  t.match(readFileSync(key, 'utf8'), /BEGIN OPENSSH PRIVATE KEY/);
+  t.match(result.stdout, /ssh-ed25519 AAAA\S+ bluegreen-deploy/);
+  const again = await runCli(dir, ['init']);
+  t.equal(again.code, 1);
+  t.match(again.stderr, /\.env exists already; nothing was changed\nhint: edit it, or run `bluegreen init --force`/);
+  const forced = await runCli(dir, ['init', '--force']);
+  t.equal(forced.code, 0);
+  t.match(forced.stdout, /kept the deploy key/);
+});
+
+t.test('users: add prints a token once, list shows names only, remove', async (t) => {
+  const dir = workdir(t);
+  const added = await runCli(dir, ['user', 'add', 'alice']);
+  t.equal(added.code, 0, added.stderr);
+  const token = added.stdout.split('\n')[1] ?? '';
+  t.match(token, /^[A-Za-z0-9_-]{43}$/);
+  const list = await runCli(dir, ['user', 'list', '--json']);
+  t.same(JSON.parse(list.stdout).map((u: { name: string }) => u.name), ['alice']);
+  t.notMatch(list.stdout, token);
+  t.notMatch(readFileSync(path.join(dir, '.bluegreen', 'users.json'), 'utf8'), token, 'only a hash is stored');
+  const dup = await runCli(dir, ['user', 'add', 'alice']);
+  t.equal(dup.code, 1);
+  const removed = await runCli(dir, ['user', 'remove', 'alice']);
+  t.equal(removed.code, 0);
+  const missing = await runCli(dir, ['user', 'remove', 'alice']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /alice/);
+});
+
+t.test('history is empty at first, and rollback with no flip is refused', async (t) => {
+  const dir = workdir(t);
+  const history = await runCli(dir, ['history']);
+  t.equal(history.code, 0);
+  t.match(history.stdout, /no deploys or flips yet/);
+  t.same(JSON.parse((await runCli(dir, ['history', '--json'])).stdout), []);
+  const rollback = await runCli(dir, ['rollback', '--yes']);
+  t.equal(rollback.code, 1);
+  t.match(rollback.stderr, /error: refused: there is no flip to roll back/);
+});
+
+t.test('releases and activate on a host with nothing deployed say so', async (t) => {
+  const dir = workdir(t);
+  const env = { BLUE_HOST: `file://${dir}/blue`, GREEN_HOST: `file://${dir}/green` };
+  const list = await runCli(dir, ['releases', 'blue'], env);
+  t.equal(list.code, 0, list.stderr);
+  t.match(list.stdout, /no releases on blue yet: git push blue main/);
+  t.same(JSON.parse((await runCli(dir, ['releases', 'blue', '--json'], env)).stdout), { colour: 'blue', current: null, releases: [] });
+  const missing = await runCli(dir, ['activate', 'blue', '20990101000000-aaaaaaaaaaaa'], { ...env, BLUEGREEN_LOCK_WAIT: '0' });
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /error: blue has no release 20990101000000-aaaaaaaaaaaa\nhint: list them with `bluegreen releases blue`/);
+});

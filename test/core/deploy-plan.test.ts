@@ -1,0 +1,63 @@
+import t from 'tap';
+import { planDeploy, releasesToPrune } from '../../src/core/deploy-plan.js';
+import type { HostState } from '../../src/core/remote-commands.js';
+
+const sha = '0123456789abcdef0123456789abcdef01234567';
+const now = new Date('2026-11-23T10:20:30Z');
+const empty: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [] };
+
+t.test('a first deploy sends the whole tree into a fresh release', async (t) => {
+  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, now, keepReleases: 5, host: empty, changes: undefined, treeSize: 3 });
+  t.equal(plan.release, '20261123102030-0123456789ab');
+  t.equal(plan.send, 'all');
+  t.equal(plan.base, undefined);
+  t.same(plan.counts, { added: 3, changed: 0, removed: 0 });
+  t.same(plan.stage.slice(-3), ['', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
+  t.same(plan.finalize.slice(-4), ['/var/www/app', 'releases/.staging-20261123102030-0123456789ab', '20261123102030-0123456789ab', sha]);
+  t.same(plan.prune, []);
+  t.same(plan.tidy.slice(-2), ['/var/www/app', '20261123102030-0123456789ab'], 'tidy prepares the next copy, prunes nothing');
+});
+
+t.test('an incremental deploy builds on current and sends only changed paths', async (t) => {
+  const host: HostState = { appRootExists: true, writable: true, current: '20261122000000-aaaaaaaaaaaa', currentRevision: 'a'.repeat(40), releases: ['20261122000000-aaaaaaaaaaaa'] };
+  const plan = planDeploy({
+    colour: 'green',
+    appRoot: '/srv',
+    revision: sha,
+    now,
+    keepReleases: 5,
+    host,
+    treeSize: 0,
+    changes: [
+      { status: 'added', path: 'new.txt', mode: '100644', blob: 'b1' },
+      { status: 'modified', path: 'a b.txt', mode: '100755', blob: 'b2' },
+      { status: 'deleted', path: 'old/gone.txt', mode: undefined, blob: undefined },
+      { status: 'type-changed', path: 'link', mode: '120000', blob: 'b3' },
+    ],
+  });
+  t.equal(plan.base, '20261122000000-aaaaaaaaaaaa');
+  t.same(plan.send, ['new.txt', 'a b.txt', 'link']);
+  t.equal(plan.removals.toString(), 'old/gone.txt\0link\0');
+  t.same(plan.stage.slice(-3), ['20261122000000-aaaaaaaaaaaa', String('old/gone.txt\0link\0'.length), '1'], 'base, removal bytes, a tar follows');
+  t.same(plan.counts, { added: 1, changed: 2, removed: 1 });
+
+});
+
+t.test('changes are ignored when the host has no current release to build on', async (t) => {
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host: empty, changes: [], treeSize: 7 });
+  t.equal(plan.send, 'all');
+  t.same(plan.counts, { added: 7, changed: 0, removed: 0 });
+});
+
+t.test('a second deploy of the same sha in the same second gets its own release id', async (t) => {
+  const host: HostState = { ...empty, releases: ['20261123102030-0123456789ab'] };
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  t.equal(plan.release, '20261123102031-0123456789ab');
+});
+
+t.test('pruning keeps the newest, never the new release nor its predecessor', async (t) => {
+  const ids = ['1', '2', '3', '4', '5', '6'].map((n) => `2026112300000${n}-aaaaaaaaaaaa`);
+  t.same(releasesToPrune(ids, 5, [ids[5], ids[4]]), [ids[0]]);
+  t.same(releasesToPrune(ids, 2, [ids[5], ids[0]]), [ids[1], ids[2], ids[3]], 'an old current (after activate) is kept');
+  t.same(releasesToPrune(ids.slice(0, 2), 5, []), []);
+});

@@ -1,0 +1,192 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { parseConfig, type Config } from '../../src/core/config.js';
+import {
+  BOOTSTRAP,
+  bundleTar,
+  checkWebListen,
+  cloudInitUserData,
+  decideHostKey,
+  deployPublicKeyLine,
+  parseScriptOutput,
+  provisionTargets,
+  remoteArgv,
+  scriptArgs,
+  scriptErrorHint,
+  scriptInputs,
+  adminAuthSource,
+  type BundleFile,
+  type ScriptInputs,
+} from '../../src/core/provision-plan.js';
+import { ustar } from '../../src/core/ustar.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1aa/B+0= bluegreen';
+const FILES: BundleFile[] = [
+  { path: 'provision.sh', mode: 0o755, content: '#!/bin/sh\necho hi\n' },
+  ...['apache-site.conf', 'apache-ports.conf', 'nginx-site.conf', 'sudoers', 'index.html'].map((name) => ({
+    path: `templates/${name}`,
+    mode: 0o644,
+    content: `${name}\n`,
+  })),
+];
+
+function config(env: Record<string, string>): Config {
+  const result = parseConfig({ BLUE_HOST: 'ssh://deploy@10.0.0.1', GREEN_HOST: 'ssh://deploy@10.0.0.2:2222/srv/green', ...env }, '/work');
+  if (result.config === undefined) throw new Error(result.errors.join('\n'));
+  return result.config;
+}
+
+const inputs: ScriptInputs = {
+  colour: 'blue',
+  deployUser: 'deploy',
+  deployPublicKey: KEY,
+  appRoot: '/var/www/app',
+  webServer: 'nginx',
+  webListen: '127.0.0.1:8080',
+  sudoCommands: ['/usr/bin/systemctl reload nginx'],
+  dryRun: true,
+  aptLockTimeoutSeconds: 3.7,
+};
+
+t.test('targets come from BLUE_HOST/GREEN_HOST; file:// hosts, root deploy users and a shared host are refused', async (t) => {
+  t.same(provisionTargets(config({}), ['blue', 'green']), [
+    { colour: 'blue', host: '10.0.0.1', port: 22, deployUser: 'deploy', appRoot: '/var/www/app' },
+    { colour: 'green', host: '10.0.0.2', port: 2222, deployUser: 'deploy', appRoot: '/srv/green' },
+  ]);
+  const embedded = parseConfig({}, '/work').config!;
+  t.throws(() => provisionTargets(embedded, ['blue']), { message: /no hosts are configured/, exitCode: 2 });
+  t.throws(() => provisionTargets(config({ BLUE_HOST: 'ssh://root@10.0.0.1' }), ['blue']), { message: /logs in as root/ });
+  t.throws(() => provisionTargets(config({ GREEN_HOST: 'ssh://deploy@10.0.0.1/srv/other' }), ['blue', 'green']), {
+    message: /blue and green are the same host \(10\.0\.0\.1:22\)/,
+  });
+  t.equal(provisionTargets(config({ GREEN_HOST: 'ssh://deploy@10.0.0.1' }), ['blue', 'green']).length, 2, 'same host, same site: fine');
+});
+
+t.test('script arguments and the remote argv', async (t) => {
+  t.same(scriptArgs(inputs), [
+    '--colour', 'blue', '--web-server', 'nginx', '--deploy-user', 'deploy', '--deploy-key', KEY, '--app-root', '/var/www/app',
+    '--web-listen', '127.0.0.1:8080', '--sudo-command', '/usr/bin/systemctl reload nginx', '--apt-lock-timeout', '3', '--dry-run',
+  ]);
+  t.same(remoteArgv(['--x'], { sudo: false }), ['sh', '-c', BOOTSTRAP, 'bluegreen-provision', '--x']);
+  t.same(remoteArgv(['--x'], { sudo: true }).slice(0, 3), ['sudo', '-n', 'sh']);
+  const c = config({ BLUEGREEN_WEB_SERVER: 'nginx', BLUEGREEN_SUDO_COMMANDS: '/bin/true' });
+  const target = provisionTargets(c, ['green'])[0]!;
+  t.match(scriptInputs(c, target, { deployPublicKey: KEY, webListen: '80', dryRun: false }), {
+    colour: 'green', appRoot: '/srv/green', webServer: 'nginx', sudoCommands: ['/bin/true'], webListen: '80',
+  });
+  t.throws(() => scriptInputs(c, target, { deployPublicKey: KEY, webListen: '0', dryRun: false }), { message: /BLUEGREEN_WEB_LISTEN="0": expected a port/ });
+});
+
+t.test('the bootstrap unpacks the tar stream and runs provision.sh with the arguments, stdin closed', async (t) => {
+  const files: BundleFile[] = [
+    { path: 'provision.sh', mode: 0o755, content: 'printf "%s|" "$@"; cat; echo "templates: $(ls "$(dirname "$0")/templates" | wc -l)"\n' },
+    ...FILES.slice(1),
+  ];
+  const argv = remoteArgv(['a b', "it's"], { sudo: false });
+  const r = spawnSync(argv[0]!, argv.slice(1), { input: bundleTar(files), encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, "a b|it's|templates: 5\n");
+  t.throws(() => bundleTar(FILES.slice(0, 4)), { message: 'provisioning bundle is missing templates/sudoers, templates/index.html' });
+});
+
+t.test('ustar: GNU tar reads it back byte for byte, modes kept', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ustar-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const big = Buffer.alloc(1500, 7);
+  const tar = ustar([
+    { path: 'd/', mode: 0o750 },
+    { path: 'd/big.bin', mode: 0o600, content: big },
+    { path: 'x.sh', mode: 0o755, content: 'é\n' },
+    { path: 'empty', mode: 0o644 },
+  ]);
+  t.equal(tar.length % 512, 0);
+  const r = spawnSync('tar', ['-x', '-f', '-', '-C', dir], { input: tar });
+  t.equal(r.status, 0, r.stderr.toString());
+  t.same(readFileSync(path.join(dir, 'd/big.bin')), big);
+  t.equal(readFileSync(path.join(dir, 'x.sh'), 'utf8'), 'é\n');
+  t.equal(statSync(path.join(dir, 'x.sh')).mode & 0o777, 0o755);
+  t.equal(statSync(path.join(dir, 'd')).mode & 0o777, 0o750);
+  t.equal(statSync(path.join(dir, 'empty')).size, 0);
+  t.throws(() => ustar([{ path: '../x', mode: 0o644 }]), { message: /relative without/ });
+  t.throws(() => ustar([{ path: '/x', mode: 0o644 }]), { message: /relative without/ });
+  t.throws(() => ustar([{ path: 'x'.repeat(101), mode: 0o644 }]), { message: /1-100 bytes/ });
+});
+
+t.test('status lines are parsed; anything else is ignored', async (t) => {
+  const out = parseScriptOutput(
+    [
+      'info protocol: 1',
+      'info os: Debian GNU/Linux 12 (bookworm)',
+      'Reading package lists...',
+      'step web-server: changed (installed apache2)',
+      'step sudoers: already done',
+      'step listen: would change (/etc/apache2/ports.conf)',
+      'step bogus: maybe',
+      'done',
+    ].join('\n'),
+  );
+  t.same(out.info, { protocol: '1', os: 'Debian GNU/Linux 12 (bookworm)' });
+  t.same(out.steps, [
+    { name: 'web-server', status: 'changed', detail: 'installed apache2' },
+    { name: 'sudoers', status: 'already done', detail: undefined },
+    { name: 'listen', status: 'would change', detail: '/etc/apache2/ports.conf' },
+  ]);
+  t.equal(out.complete, true);
+  t.equal(out.error, undefined);
+  const failed = parseScriptOutput('info protocol: 1\nerror apt-locked: apt is locked (x)\n');
+  t.same(failed.error, { code: 'apt-locked', message: 'apt is locked (x)' });
+  t.equal(failed.complete, false);
+  for (const code of ['unsupported-os', 'apt-locked', 'apt-failed', 'not-root', 'bad-input', 'config-invalid', 'sudoers-invalid', 'service-failed', 'bad-state']) {
+    t.match(scriptErrorHint(code, 'green'), /\S/, code);
+  }
+});
+
+t.test('host key rules: trust on first use only when asked, a changed key never', async (t) => {
+  const where = { colour: 'blue' as const, host: '10.0.0.1', port: 22, knownHostsPath: '/d/known_hosts' };
+  const fp = 'SHA256:' + 'a'.repeat(43);
+  const other = 'SHA256:' + 'b'.repeat(43);
+  t.same(decideHostKey('trusted', fp, where, { acceptNewHostKey: false }), { action: 'trusted' });
+  t.same(decideHostKey('trusted', fp, where, { hostKey: fp, acceptNewHostKey: false }), { action: 'trusted' });
+  t.throws(() => decideHostKey('trusted', fp, where, { hostKey: other, acceptNewHostKey: false }), { message: /not the SHA256:b+ given with --host-key/ });
+  t.same(decideHostKey('unknown', fp, where, { hostKey: fp, acceptNewHostKey: false }), { action: 'record', reason: 'matches --host-key' });
+  t.same(decideHostKey('unknown', fp, where, { acceptNewHostKey: true }), { action: 'record', reason: '--accept-new-host-key' });
+  t.throws(() => decideHostKey('unknown', fp, where, { acceptNewHostKey: false }), {
+    message: `host key of 10.0.0.1 (blue) is not known yet: it offered ${fp}`,
+    hint: new RegExp(`bluegreen provision blue --host-key ${fp}`),
+  });
+  t.throws(() => decideHostKey('changed', fp, { ...where, port: 2222 }, { acceptNewHostKey: true }), {
+    message: /host key of 10.0.0.1:2222 \(blue\) has CHANGED/,
+    hint: /ssh-keygen -R '\[10.0.0.1\]:2222' -f \/d\/known_hosts/,
+  });
+  t.throws(() => decideHostKey('revoked', fp, where, { hostKey: fp, acceptNewHostKey: true }), { message: /has been REVOKED/ });
+});
+
+t.test('admin credentials, deploy key and web listen checks', async (t) => {
+  t.same(adminAuthSource('/k', '/sock'), { kind: 'key', path: '/k' });
+  t.same(adminAuthSource(undefined, '/sock'), { kind: 'agent', socket: '/sock' });
+  t.throws(() => adminAuthSource(undefined, undefined), { message: /no credentials for the admin login/, exitCode: 2 });
+  t.equal(deployPublicKeyLine(`${KEY}\n`, '/k.pub'), KEY);
+  t.throws(() => deployPublicKeyLine('-----BEGIN OPENSSH PRIVATE KEY-----\n', '/k.pub'), { message: '/k.pub is not one OpenSSH public key line' });
+  t.throws(() => deployPublicKeyLine(`${KEY}\n${KEY}\n`, '/k.pub'));
+  t.equal(checkWebListen('80'), undefined);
+  t.equal(checkWebListen('127.0.0.4:8080'), undefined);
+  t.match(checkWebListen('localhost:80'), /expected PORT or IPV4:PORT/);
+  t.match(checkWebListen('70000'), /between 1 and 65535/);
+  t.match(checkWebListen('300.0.0.1:80'), /IPv4/);
+});
+
+t.test('cloud-init user-data: the bundle in write_files, the script in runcmd', async (t) => {
+  const doc = cloudInitUserData(inputs, FILES);
+  t.match(doc, /^#cloud-config\n/);
+  t.match(doc, '  - path: "/usr/local/lib/bluegreen/provision.sh"\n    owner: "root:root"\n    permissions: "0755"\n    encoding: b64\n');
+  t.match(doc, `    content: ${Buffer.from('#!/bin/sh\necho hi\n').toString('base64')}\n`);
+  t.match(doc, '  - path: "/usr/local/lib/bluegreen/templates/sudoers"\n');
+  const runcmd = doc.split('\n')[doc.split('\n').indexOf('runcmd:') + 1]!;
+  const argv = JSON.parse(runcmd.slice(4)) as string[];
+  t.same(argv.slice(0, 2), ['sh', '/usr/local/lib/bluegreen/provision.sh']);
+  t.notOk(argv.includes('--dry-run'), 'cloud-init applies');
+  t.ok(argv.includes(KEY));
+});

@@ -1,0 +1,170 @@
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { RevisionReader } from '../../src/adapters/git/revisions.js';
+import { LocalTransport } from '../../src/adapters/transport/local-transport.js';
+import { activateCommand } from '../../src/core/remote-commands.js';
+import { runDeploy } from '../../src/deploy/run-deploy.js';
+import { WorkRepo } from '../helpers/git-repo.js';
+
+// The deploy engine against a host directory on this machine (the `file://` transport runs the same host
+// commands as SSH does, without the network). The SSH path is covered end to end in test/server/.
+
+function setup(t: Test) {
+  const work = new WorkRepo();
+  const appRoot = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-host-'));
+  t.teardown(() => {
+    work.cleanup();
+    rmSync(appRoot, { recursive: true, force: true });
+  });
+  const lines: string[] = [];
+  let clock = Date.parse('2026-11-23T10:00:00Z');
+  const deploy = async (revision: string, keepReleases = 5) => {
+    const result = await runDeploy({
+      colour: 'blue',
+      revision,
+      appRoot,
+      keepReleases,
+      transport: new LocalTransport(),
+      reader: new RevisionReader(path.join(work.dir, '.git')),
+      say: (line) => lines.push(line),
+      now: new Date((clock += 60_000)),
+    });
+    await result.tidy();
+    return result;
+  };
+  const current = (file = '') => path.join(appRoot, 'current', file);
+  return { work, appRoot, lines, deploy, current };
+}
+
+t.test('first deploy puts the tree into a release and points current at it', async (t) => {
+  const { work, appRoot, lines, deploy, current } = setup(t);
+  work.write('index.html', '<h1>hi</h1>').write('bin/run.sh', '#!/bin/sh\necho run\n', 0o755);
+  work.write('odd names/ünïcode file.txt', 'u').write('-leading-dash', 'd').write(`it's "quoted".txt`, 'q');
+  work.symlink('docs/home.html', '../index.html');
+  const sha = work.commit();
+  const result = await deploy(sha);
+
+  t.equal(readFileSync(current('index.html'), 'utf8'), '<h1>hi</h1>');
+  t.equal(readFileSync(current('REVISION'), 'utf8'), `${sha}\n`);
+  t.ok(statSync(current('bin/run.sh')).mode & 0o100, 'executable bit kept');
+  t.notOk(statSync(current('index.html')).mode & 0o100);
+  t.equal(readFileSync(current('odd names/ünïcode file.txt'), 'utf8'), 'u');
+  t.equal(readFileSync(current('-leading-dash'), 'utf8'), 'd');
+  t.equal(readFileSync(current(`it's "quoted".txt`), 'utf8'), 'q');
+  t.equal(readlinkSync(current('docs/home.html')), '../index.html');
+  t.match(readlinkSync(path.join(appRoot, 'current')), /^releases\/20261123100100-[0-9a-f]{12}$/);
+  t.ok(lstatSync(path.join(appRoot, 'current')).isSymbolicLink());
+  t.same(result.plan.counts, { added: 6, changed: 0, removed: 0 });
+  t.match(lines.at(-1), new RegExp(`^deployed ${sha.slice(0, 12)} to blue in \\d+\\.\\d+ s$`));
+  t.same(readdirSync(path.join(appRoot, 'releases')).sort(), [`.next-${result.plan.release}`, result.plan.release], 'no staging left, the next copy prepared');
+});
+
+t.test('a later deploy sends only what changed and never touches older releases', async (t) => {
+  const { work, appRoot, deploy, current } = setup(t);
+  for (let i = 0; i < 200; i++) work.write(`pages/page-${i}.html`, `page ${i} `.repeat(200));
+  work.write('gone/away.txt', 'bye').write('become-link', 'file').write('script.sh', 'echo', 0o644);
+  const first = await deploy(work.commit());
+  const firstDir = path.join(appRoot, 'releases', first.plan.release);
+  const before = snapshot(firstDir);
+
+  work.write('pages/page-1.html', 'changed').write('new.txt', 'new').remove('gone');
+  work.symlink('become-link', 'new.txt');
+  chmodSync(path.join(work.dir, 'script.sh'), 0o755);
+  const second = await deploy(work.commit());
+  t.same(second.plan.counts, { added: 1, changed: 3, removed: 1 });
+  t.ok(second.bytesSent < first.bytesSent / 20, `sent ${second.bytesSent} bytes, the full tree took ${first.bytesSent}`);
+  t.equal(readFileSync(current('pages/page-1.html'), 'utf8'), 'changed');
+  t.equal(readFileSync(current('pages/page-2.html'), 'utf8'), 'page 2 '.repeat(200));
+  t.equal(readlinkSync(current('become-link')), 'new.txt');
+  t.ok(statSync(current('script.sh')).mode & 0o100, 'mode change deployed');
+  t.throws(() => statSync(current('gone')), 'emptied directory removed');
+
+  work.write('pages/page-2.html', 'changed again');
+  await deploy(work.commit());
+  t.same(snapshot(firstDir), before, 'the first release is byte-for-byte and mode-for-mode as it was');
+});
+
+t.test('the copy prepared after a deploy is used only for its own base', async (t) => {
+  const { work, appRoot, deploy, current } = setup(t);
+  work.write('index.html', 'v1').write('keep.txt', 'kept');
+  const v1 = await deploy(work.commit());
+  work.write('index.html', 'v2');
+  const v2 = await deploy(work.commit());
+  t.ok(existsSync(path.join(appRoot, 'releases', `.next-${v2.plan.release}`)), 'the next copy is prepared');
+  // Someone points current back at v1: the copy prepared from v2 must not be the base of the next deploy.
+  const activated = await new LocalTransport().exec(activateCommand(appRoot, v1.plan.release));
+  t.equal(activated.code, 0, activated.stderr);
+  work.write('other.txt', 'v3');
+  const v3 = await deploy(work.commit());
+  t.equal(v3.plan.base, v1.plan.release);
+  t.equal(readFileSync(current('index.html'), 'utf8'), 'v2', 'v3 = v1 + the changes from v1 to v3');
+  t.equal(readFileSync(current('other.txt'), 'utf8'), 'v3');
+  t.equal(readFileSync(current('keep.txt'), 'utf8'), 'kept');
+  t.equal(readFileSync(path.join(appRoot, 'releases', v2.plan.release, 'index.html'), 'utf8'), 'v2');
+  t.notOk(existsSync(path.join(appRoot, 'releases', `.next-${v2.plan.release}`)), 'the stale copy was cleared');
+});
+
+t.test('old releases are pruned but current and its predecessor are kept', async (t) => {
+  const { work, appRoot, deploy } = setup(t);
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    work.write('index.html', `v${i}`);
+    ids.push((await deploy(work.commit(), 2)).plan.release);
+  }
+  t.same(readdirSync(path.join(appRoot, 'releases')).sort(), [`.next-${ids[3]}`, ...ids.slice(-2)]);
+});
+
+t.test('redeploying an older commit makes a new release of it', async (t) => {
+  const { work, deploy, current } = setup(t);
+  work.write('index.html', 'one');
+  const one = work.commit();
+  await deploy(one);
+  work.write('index.html', 'two');
+  await deploy(work.commit());
+  const again = await deploy(one);
+  t.equal(readFileSync(current('index.html'), 'utf8'), 'one');
+  t.equal(readFileSync(current('REVISION'), 'utf8'), `${one}\n`);
+  t.same(again.plan.counts, { added: 0, changed: 1, removed: 0 });
+});
+
+t.test('a symlink that points outside the release is refused, naming it', async (t) => {
+  const { work, appRoot, deploy } = setup(t);
+  work.write('index.html', 'x').symlink('assets/passwd', '../../etc/passwd');
+  await t.rejects(deploy(work.commit()), { message: /the symlink "assets\/passwd" points outside the release \(-> "\.\.\/\.\.\/etc\/passwd"\)/ });
+  work.symlink('assets/passwd', '/etc/passwd');
+  await t.rejects(deploy(work.commit()), { message: /"assets\/passwd" points outside/ });
+  t.throws(() => readdirSync(path.join(appRoot, 'releases')), 'nothing was staged');
+});
+
+t.test('a full disk fails the deploy with that cause and leaves current as it was', async (t) => {
+  const { work, appRoot, deploy } = setup(t);
+  // A real full file system: a 256 KiB tmpfs mounted over the app root (tests run as root, as CI does).
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', appRoot]);
+  t.teardown(() => execFileSync('umount', ['-l', appRoot]));
+  work.write('index.html', 'small');
+  const sha = work.commit();
+  await deploy(sha);
+  const before = readlinkSync(path.join(appRoot, 'current'));
+  work.write('big.bin', Buffer.alloc(1024 * 1024, 7));
+  await t.rejects(deploy(work.commit()), { message: /^sending files failed on blue \(this machine\): the disk is full/ });
+  t.equal(readlinkSync(path.join(appRoot, 'current')), before);
+});
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(path.join(dir, rel))) {
+      const file = path.join(dir, rel, name);
+      const stat = lstatSync(file);
+      const key = path.join(rel, name);
+      if (stat.isDirectory()) walk(key);
+      else if (stat.isSymbolicLink()) out[key] = `link:${readlinkSync(file)}`;
+      else out[key] = `${stat.mode.toString(8)}:${readFileSync(file, 'base64')}`;
+    }
+  };
+  walk('');
+  return out;
+}

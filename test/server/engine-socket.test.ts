@@ -1,0 +1,314 @@
+/**
+ * The engine socket with the real compiled pre-receive hook, run here directly (its parent is then this test
+ * process, which `resolvePusher` decides about), and with raw requests.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
+import { hookScriptPath } from '../../src/adapters/git/repos.js';
+import { UserError } from '../../src/core/errors.js';
+import { startEngineSocket } from '../../src/server/engine-socket.js';
+import type { ReceiveHandler, ReceiveRequest } from '../../src/server/receive.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+t.before(() => {
+  const built = hookScriptPath();
+  if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(root, 'hooks/pre-receive.ts')).mtimeMs) {
+    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+  }
+});
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const ZERO = '0'.repeat(40);
+
+interface Fixture {
+  dataDir: string;
+  socket: string;
+  repo(colour: string): string;
+}
+
+function fixture(t: Test): Fixture {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bg-es-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  for (const colour of ['blue', 'green', 'other']) mkdirSync(path.join(dataDir, 'repos', `${colour}.git`), { recursive: true });
+  return { dataDir, socket: path.join(dataDir, 'run', 'engine.sock'), repo: (colour) => path.join(dataDir, 'repos', `${colour}.git`) };
+}
+
+interface HookRun {
+  child: ChildProcess;
+  stdout(): string;
+  /** Resolves once stdout matches. */
+  waitFor(pattern: RegExp): Promise<void>;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Runs the compiled hook as git would: in the repository, ref updates on stdin. */
+function runHook(cwd: string, env: Record<string, string>, input: string | number = `${ZERO} ${A} refs/heads/main\n`): HookRun {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!/^(GIT_|BLUEGREEN_)/.test(key)) base[key] = value;
+  const stdin = typeof input === 'number' ? input : 'pipe';
+  const child = spawn(process.execPath, [hookScriptPath()], { cwd, env: { ...base, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
+  if (typeof input === 'string') child.stdin?.end(input);
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  child.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    for (const waiter of waiters) if (waiter.pattern.test(stdout)) waiter.resolve();
+  });
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return {
+    child,
+    stdout: () => stdout,
+    waitFor: (pattern) =>
+      pattern.test(stdout) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
+    done,
+  };
+}
+
+/** The parent of a hook run from this test is this process. */
+const me = (pid: number) => (pid === process.pid ? 'carol' : undefined);
+
+function post(socketPath: string, body: string, method = 'POST', requestPath = '/receive'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path: requestPath }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+t.test('the hook hands the push over and relays the lines; exit 0 when accepted', async (t) => {
+  const f = fixture(t);
+  const requests: ReceiveRequest[] = [];
+  const engine = await startEngineSocket(f.socket, me, async (request, say) => {
+    requests.push(request);
+    say('one');
+    say('two\nthree');
+    say('{"done":"accepted"}');
+  }, { reposDir: path.join(f.dataDir, 'repos') });
+  t.teardown(() => engine.close());
+  t.equal(statSync(f.socket).mode & 0o777, 0o600, 'only this user may connect');
+  t.equal(statSync(path.dirname(f.socket)).mode & 0o777, 0o700);
+
+  const hook = runHook(f.repo('green'), {
+    BLUEGREEN_ENGINE_SOCKET: f.socket,
+    GIT_DIR: '.',
+    GIT_PUSH_OPTION_COUNT: '2',
+    GIT_PUSH_OPTION_0: 'force-live',
+    GIT_PUSH_OPTION_1: 'x=y z',
+    GIT_OBJECT_DIRECTORY: './objects/incoming-1',
+    GIT_QUARANTINE_PATH: 'objects/incoming-1',
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: './objects:/abs/objects',
+  }, `${ZERO} ${A} refs/heads/main\n${A} ${B} refs/tags/v1\n`);
+  const result = await hook.done;
+  t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout, 'one\ntwo\nthree\n{"done":"accepted"}\n', 'only the lines, and a line is never taken for the verdict');
+  t.equal(result.stderr, '', 'nothing else is printed');
+  const repo = f.repo('green');
+  t.same(requests, [
+    {
+      colour: 'green',
+      updates: [
+        { oldrev: ZERO, newrev: A, ref: 'refs/heads/main' },
+        { oldrev: A, newrev: B, ref: 'refs/tags/v1' },
+      ],
+      pushOptions: ['force-live', 'x=y z'],
+      pusher: 'carol',
+      gitEnv: {
+        GIT_OBJECT_DIRECTORY: path.join(repo, 'objects/incoming-1'),
+        GIT_ALTERNATE_OBJECT_DIRECTORIES: `${path.join(repo, 'objects')}:/abs/objects`,
+        GIT_QUARANTINE_PATH: path.join(repo, 'objects/incoming-1'),
+      },
+      repoDir: repo,
+    },
+  ]);
+});
+
+t.test('without BLUEGREEN_ENGINE_SOCKET the hook finds the socket from its repository', async (t) => {
+  const f = fixture(t);
+  const engine = await startEngineSocket(f.socket, me, async (_request, say) => say('found'));
+  t.teardown(() => engine.close());
+  const result = await runHook(f.repo('blue'), {}).done;
+  t.equal(result.code, 0);
+  t.equal(result.stdout, 'found\n');
+});
+
+t.test('the deploy server is not running: one clear line, exit 1', async (t) => {
+  const f = fixture(t);
+  const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done;
+  t.equal(result.code, 1);
+  t.equal(result.stdout, `bluegreen: the deploy server is not running (ENOENT at ${f.socket}); the push was not accepted\n`);
+  t.equal(result.stderr, '');
+  // A stale socket file (its server was killed): refused rather than missing.
+  const stale = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(f.socket)}, () => console.log('up'))`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  mkdirSync(path.dirname(f.socket), { recursive: true });
+  await new Promise((resolve) => stale.stdout.once('data', resolve));
+  stale.kill('SIGKILL');
+  await new Promise((resolve) => stale.on('close', resolve));
+  t.ok(existsSync(f.socket), 'the killed server left its socket file');
+  const refused = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done;
+  t.equal(refused.stdout, `bluegreen: the deploy server is not running (ECONNREFUSED at ${f.socket}); the push was not accepted\n`);
+
+  // ...and the engine replaces that stale file when it starts.
+  const engine = await startEngineSocket(f.socket, me, async () => {});
+  t.teardown(() => engine.close());
+  t.equal((await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done).code, 0);
+});
+
+t.test('a refusal: UserError message and hint are the last lines; exit 1', async (t) => {
+  const f = fixture(t);
+  const engine = await startEngineSocket(f.socket, me, async (_request, say) => {
+    say('working');
+    throw new UserError('green is live', { hint: 'push with -o force-live' });
+  });
+  t.teardown(() => engine.close());
+  const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done;
+  t.equal(result.code, 1);
+  t.equal(result.stdout, 'working\nerror: green is live\nhint: push with -o force-live\n');
+});
+
+t.test('a hook whose parent is not a receive-pack of this server is refused', async (t) => {
+  const f = fixture(t);
+  let called = false;
+  const logs: string[] = [];
+  const engine = await startEngineSocket(f.socket, () => undefined, async () => {
+    called = true;
+  }, { log: (l) => logs.push(l) });
+  t.teardown(() => engine.close());
+  const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done;
+  t.equal(result.code, 1);
+  t.equal(
+    result.stdout,
+    "bluegreen: this push did not come through the deploy server's git endpoint, so it cannot deploy (push to http[s]://NAME:TOKEN@server/blue.git); the push was not accepted\n",
+  );
+  t.notOk(called);
+  t.match(logs, [/^engine: refused a hook request: this push did not come through/]);
+});
+
+t.test('requests the engine refuses: not ours, malformed, wrong repository', async (t) => {
+  const f = fixture(t);
+  let called = false;
+  const engine = await startEngineSocket(f.socket, () => 'alice', async () => {
+    called = true;
+  }, { reposDir: path.join(f.dataDir, 'repos') });
+  t.teardown(() => engine.close());
+  const refusal = (message: string) => `{"say":${JSON.stringify(`bluegreen: ${message}; the push was not accepted`)}}\n{"done":"refused"}\n`;
+  const good = { version: 1, ppid: 42, repoDir: f.repo('blue'), updates: [{ oldrev: ZERO, newrev: A, ref: 'refs/heads/main' }], pushOptions: [], gitEnv: {} };
+
+  t.same(await post(f.socket, '{', 'POST'), { status: 200, body: refusal('the hook sent a request that is not JSON') });
+  const cases: Array<[unknown, string]> = [
+    [{ ...good, version: 2 }, 'the hook sent a bad request (version: Invalid input: expected 1)'],
+    [{ ...good, updates: [{ oldrev: 'abc', newrev: A, ref: 'refs/heads/main' }] }, 'the hook sent a bad request (updates.0.oldrev: expected a 40-digit hex object name)'],
+    [{ ...good, updates: [{ oldrev: ZERO, newrev: A, ref: 'refs/heads/../x' }] }, 'the hook sent a bad request (updates.0.ref: expected a valid ref name)'],
+    [{ ...good, updates: [{ oldrev: ZERO, newrev: A, ref: 'HEAD' }] }, 'the hook sent a bad request (updates.0.ref: expected a ref name under refs/)'],
+    [{ ...good, updates: [] }, 'the hook sent a bad request (updates: Too small: expected array to have >=1 items)'],
+    [{ ...good, pushOptions: ['a\nb'] }, 'the hook sent a bad request (pushOptions.0: expected one line)'],
+    [{ ...good, gitEnv: { LD_PRELOAD: '/x.so' } }, 'the hook sent a bad request (gitEnv: Unrecognized key: "LD_PRELOAD")'],
+    [{ ...good, repoDir: 'repos/blue.git' }, 'the hook sent a bad request (repoDir: expected an absolute path)'],
+    [[], 'the hook sent a bad request (request: Invalid input: expected object, received array)'],
+    [{ ...good, repoDir: f.repo('other') }, `${JSON.stringify(f.repo('other'))} is not one of this server's repositories (blue.git, green.git)`],
+    [{ ...good, repoDir: '/elsewhere/repos/blue.git' }, `"/elsewhere/repos/blue.git" is not one of this server's repositories (blue.git, green.git)`],
+  ];
+  for (const [body, message] of cases) {
+    t.same(await post(f.socket, JSON.stringify(body)), { status: 200, body: refusal(message) }, message);
+  }
+  t.same(await post(f.socket, '', 'GET', '/'), { status: 404, body: 'not found\n' });
+  t.notOk(called, 'the handler never saw any of them');
+  t.match((await post(f.socket, JSON.stringify(good))).body, /\{"done":"accepted"\}\n$/, 'the control request is accepted');
+  t.ok(called);
+});
+
+t.test('an unexpected handler failure: a generic line, details in the log', async (t) => {
+  const f = fixture(t);
+  const logs: string[] = [];
+  const engine = await startEngineSocket(f.socket, me, async () => {
+    throw new TypeError('secret detail');
+  }, { log: (l) => logs.push(l) });
+  t.teardown(() => engine.close());
+  const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done;
+  t.equal(result.code, 1);
+  t.equal(result.stdout, 'error: the deploy failed because of an internal error (details are in the server log); nothing was changed by this push\n');
+  t.match(logs.join('\n'), /engine: blue push by carol failed: TypeError: secret detail/);
+});
+
+t.test('the hook going away mid-deploy does not disturb the handler', async (t) => {
+  const f = fixture(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let finished: Promise<void> | undefined;
+  const handler: ReceiveHandler = (_request, say) => {
+    finished = (async () => {
+      say('started');
+      await gate;
+      for (let i = 0; i < 100; i++) say(`line ${i}`);
+    })();
+    return finished;
+  };
+  const engine = await startEngineSocket(f.socket, me, handler);
+  t.teardown(() => engine.close());
+  const hook = runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket });
+  await hook.waitFor(/started\n/);
+  hook.child.kill('SIGKILL');
+  await hook.done;
+  release();
+  await t.resolves(finished!, 'say() after the hook left does not throw');
+});
+
+t.test('the engine going away mid-deploy: the push is not accepted', async (t) => {
+  const f = fixture(t);
+  const engine = await startEngineSocket(f.socket, me, async (_request, say) => {
+    say('started');
+    await new Promise(() => {});
+  });
+  const hook = runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket });
+  await hook.waitFor(/started\n/);
+  await engine.close();
+  const result = await hook.done;
+  t.equal(result.code, 1);
+  t.equal(result.stdout, 'started\nbluegreen: lost the connection to the deploy server; the push was not accepted\n');
+  t.notOk(existsSync(f.socket), 'close() removes the socket file');
+});
+
+t.test('a hook that cannot read its input says so', async (t) => {
+  const f = fixture(t);
+  // A write-only descriptor as stdin: every read fails.
+  const fd = openSync(path.join(f.dataDir, 'write-only'), 'w');
+  t.teardown(() => closeSync(fd));
+  const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }, fd).done;
+  t.equal(result.code, 1);
+  t.equal(result.stdout, 'bluegreen: the deploy hook failed (EBADF: bad file descriptor, read); the push was not accepted\n');
+});
+
+t.test('engine socket start-up refusals', async (t) => {
+  const f = fixture(t);
+  const engine = await startEngineSocket(f.socket, me, async () => {});
+  t.teardown(() => engine.close());
+  await t.rejects(startEngineSocket(f.socket, me, async () => {}), {
+    name: 'UserError',
+    message: `another bluegreen server is already running with this data directory (${f.socket} answers)`,
+    hint: 'stop that server first, or give this one its own BLUEGREEN_DATA_DIR',
+  });
+  t.equal((await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }).done).code, 0, 'the running one still answers');
+
+  const long = path.join(f.dataDir, 'x'.repeat(100), 'run', 'engine.sock');
+  await t.rejects(startEngineSocket(long, me, async () => {}), {
+    name: 'UserError',
+    exitCode: 2,
+    message: `cannot create the engine socket ${long}: the path is longer than a unix socket allows (107 bytes)`,
+    hint: 'use a shorter BLUEGREEN_DATA_DIR',
+  });
+});

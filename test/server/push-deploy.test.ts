@@ -1,0 +1,285 @@
+/**
+ * End to end: real `git push` over HTTP to the real `bluegreen serve`, deploying over SSH to real OpenSSH
+ * hosts on 127.0.0.2 (blue) and 127.0.0.3 (green) as an unprivileged deploy user.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import { cleanEnv, requireBuild, runCli, startServe, startTwoHosts } from '../helpers/bluegreen.js';
+import { WorkRepo } from '../helpers/git-repo.js';
+import { descendants } from '../helpers/sshd.js';
+
+const execFileAsync = promisify(execFile);
+requireBuild();
+
+interface PushResult {
+  code: number;
+  output: string;
+}
+
+async function push(work: WorkRepo, remote: string, ...args: string[]): Promise<PushResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync('git', ['push', remote, ...args], { cwd: work.dir, env: cleanEnv() });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, output: e.stdout + e.stderr };
+  }
+}
+
+async function setup(t: Test, extraEnv: Record<string, string> = {}) {
+  const hosts = await startTwoHosts(t);
+  const env = { ...hosts.env, ...extraEnv };
+  const added = await runCli(hosts.dir, ['user', 'add', 'alice'], env);
+  t.equal(added.code, 0, added.stderr);
+  const token = added.stdout.split('\n')[1] ?? '';
+  const server = await startServe(hosts.dir, env, t);
+  const work = new WorkRepo();
+  t.teardown(() => work.cleanup());
+  const base = new URL(server.gitUrl);
+  for (const colour of ['blue', 'green']) {
+    work.git('remote', 'add', colour, `${base.protocol}//alice:${token}@${base.host}/${colour}.git`);
+  }
+  const current = (colour: 'blue' | 'green', file = '') => path.join(hosts.appRoots[colour], 'current', file);
+  const branchOf = async (colour: string) =>
+    (await execFileAsync('git', ['--git-dir', path.join(hosts.dataDir, 'repos', `${colour}.git`), 'rev-parse', '--verify', '-q', 'refs/heads/main'], { env: cleanEnv() }).catch(() => ({ stdout: '' }))).stdout.trim();
+  return { hosts, env, token, server, work, current, branchOf };
+}
+
+t.test('push deploys to the host over SSH, atomically, with progress; later pushes send only changes', async (t) => {
+  const { hosts, work, current, branchOf, server } = await setup(t);
+  for (let i = 0; i < 300; i++) work.write(`site/page-${i}.html`, `<p>page ${i}</p>`.repeat(50));
+  work.write('index.html', '<h1>v1</h1>').write('bin/start', '#!/bin/sh\n', 0o755).write('-dash name', 'd').write('ünï côde.txt', 'u');
+  work.symlink('home.html', 'index.html');
+  const v1 = work.commit('v1');
+  const first = await push(work, 'blue', 'main');
+  t.equal(first.code, 0, first.output);
+  t.match(first.output, /remote: deploying [0-9a-f]{12} to blue on bluegreen-test@127\.0\.0\.2:\d+/);
+  t.match(first.output, /remote: files: 305 \(full deploy\)/);
+  t.match(first.output, new RegExp(`remote: deployed ${v1.slice(0, 12)} to blue in \\d+\\.\\d+ s`));
+  t.equal(readFileSync(current('blue', 'index.html'), 'utf8'), '<h1>v1</h1>');
+  t.equal(readFileSync(current('blue', 'REVISION'), 'utf8'), `${v1}\n`);
+  t.ok(statSync(current('blue', 'bin/start')).mode & 0o100);
+  t.equal(readFileSync(current('blue', '-dash name'), 'utf8'), 'd');
+  t.equal(readFileSync(current('blue', 'ünï côde.txt'), 'utf8'), 'u');
+  t.equal(readlinkSync(current('blue', 'home.html')), 'index.html');
+  t.equal(statSync(current('blue', 'index.html')).uid, statSync(hosts.appRoots.blue).uid, 'files belong to the deploy user');
+  t.equal(await branchOf('blue'), v1);
+  const firstBytes = Number(/sent ([\d.]+) KiB/.exec(first.output)?.[1] ?? 0) * 1024;
+
+  const firstRelease = readlinkSync(path.join(hosts.appRoots.blue, 'current'));
+  const firstIndex = readFileSync(path.join(hosts.appRoots.blue, firstRelease, 'index.html'));
+
+  work.write('index.html', '<h1>v2</h1>');
+  const v2 = work.commit('v2');
+  const second = await push(work, 'blue', 'main');
+  t.equal(second.code, 0, second.output);
+  t.match(second.output, /remote: files: 0 added, 1 changed, 0 removed since \d{14}-[0-9a-f]{12}/);
+  const sent = /sent ([\d.]+) (B|KiB)/.exec(second.output);
+  const secondBytes = Number(sent?.[1]) * (sent?.[2] === 'KiB' ? 1024 : 1);
+  t.ok(secondBytes < 20 * 1024 && secondBytes < firstBytes / 10, `incremental push sent ${secondBytes} bytes (full: ${firstBytes})`);
+  t.equal(readFileSync(current('blue', 'index.html'), 'utf8'), '<h1>v2</h1>');
+  t.equal(await branchOf('blue'), v2);
+
+  work.write('index.html', '<h1>v3</h1>').remove('site/page-7.html');
+  work.commit('v3');
+  t.equal((await push(work, 'blue', 'main')).code, 0);
+  t.same(readFileSync(path.join(hosts.appRoots.blue, firstRelease, 'index.html')), firstIndex, 'the first release is unchanged after two more deploys');
+  t.ok(lstatSync(path.join(hosts.appRoots.blue, firstRelease, 'site/page-7.html')).isFile());
+  t.equal(readdirSync(path.join(hosts.appRoots.blue, 'releases')).filter((name) => !name.startsWith('.')).length, 3);
+  t.equal(await server.stop('SIGTERM'), 0, 'SIGTERM shuts the server down cleanly');
+});
+
+t.test('other branches and tags are stored, not deployed; deleting main is refused', async (t) => {
+  const { work, current, branchOf } = await setup(t);
+  work.write('index.html', 'x');
+  const sha = work.commit();
+  work.git('branch', 'feature');
+  work.git('tag', 'v1');
+  const result = await push(work, 'green', 'feature', 'v1');
+  t.equal(result.code, 0, result.output);
+  t.match(result.output, /remote: stored, not deployed: refs\/heads\/feature \(only main deploys\)/);
+  t.match(result.output, /remote: stored, not deployed: refs\/tags\/v1/);
+  t.throws(() => statSync(current('green')), 'nothing deployed');
+  t.equal(await branchOf('green'), '');
+
+  t.equal((await push(work, 'green', 'main')).code, 0);
+  const deleted = await push(work, 'green', ':main');
+  t.not(deleted.code, 0);
+  t.match(deleted.output, /remote: error: refused: deleting main is not allowed/);
+  t.equal(await branchOf('green'), sha);
+});
+
+t.test('a failed deploy rejects the push and leaves the ref and current as they were', async (t) => {
+  const { hosts, work, current, branchOf } = await setup(t);
+  work.write('index.html', 'good');
+  const good = work.commit();
+  t.equal((await push(work, 'blue', 'main')).code, 0);
+  const before = readlinkSync(path.join(hosts.appRoots.blue, 'current'));
+
+  t.test('app root not writable', async (t) => {
+    chmodSync(hosts.appRoots.blue, 0o555);
+    chmodSync(path.join(hosts.appRoots.blue, 'releases'), 0o555);
+    t.teardown(() => {
+      chmodSync(hosts.appRoots.blue, 0o755);
+      chmodSync(path.join(hosts.appRoots.blue, 'releases'), 0o755);
+    });
+    work.write('index.html', 'bad');
+    work.commit();
+    const result = await push(work, 'blue', 'main');
+    t.not(result.code, 0);
+    t.match(result.output, /remote: error: cannot deploy to blue \(bluegreen-test@127\.0\.0\.2:\d+\): the app root .* is not writable by the deploy user/);
+    t.match(result.output, /\[remote rejected\] main -> main/);
+    t.equal(await branchOf('blue'), good);
+    t.equal(readlinkSync(path.join(hosts.appRoots.blue, 'current')), before);
+  });
+
+  t.test('host down', async (t) => {
+    await hosts.blue.stop();
+    const result = await push(work, 'blue', 'main');
+    t.not(result.code, 0);
+    t.match(result.output, /remote: error: cannot reach 127\.0\.0\.2:\d+/);
+    t.equal(await branchOf('blue'), good);
+    t.equal(readFileSync(current('blue', 'index.html'), 'utf8'), 'good');
+  });
+});
+
+t.test('a directory inside the release that the deploy user may not write fails the push, naming the cause', async (t) => {
+  const { hosts, work, branchOf } = await setup(t);
+  // An operator made a directory read-only on the host: the copy for the next release shares its mode.
+  mkdirSync(path.join(work.dir, 'locked'), { recursive: true });
+  work.write('locked/page.html', 'v1');
+  work.commit();
+  t.equal((await push(work, 'blue', 'main')).code, 0);
+  const released = readlinkSync(path.join(hosts.appRoots.blue, 'current'));
+  const before = await branchOf('blue');
+  // Wait for the copy the server prepares after the push, so it is locked too.
+  const prepared = path.join(hosts.appRoots.blue, 'releases', `.next-${released.replace('releases/', '')}`);
+  while (!existsSync(prepared)) await new Promise((r) => setTimeout(r, 20));
+  for (const name of readdirSync(path.join(hosts.appRoots.blue, 'releases'))) {
+    const locked = path.join(hosts.appRoots.blue, 'releases', name, 'locked');
+    if (existsSync(locked)) chmodSync(locked, 0o555);
+  }
+  work.write('locked/page.html', 'v2');
+  work.commit();
+  const result = await push(work, 'blue', 'main');
+  t.not(result.code, 0);
+  t.match(result.output, /remote: error: sending files failed on blue \(bluegreen-test@127\.0\.0\.2:\d+\): a directory in the release is not writable by the deploy user \(tar: locked\/page\.html: Cannot open: File exists\)/);
+  t.match(result.output, /remote: hint: make the releases writable again on the host \(chmod -R u\+w /);
+  t.equal(await branchOf('blue'), before);
+  t.equal(readlinkSync(path.join(hosts.appRoots.blue, 'current')), released);
+});
+
+t.test('a changed host key is refused, showing the offered fingerprint', async (t) => {
+  const { hosts, work, branchOf } = await setup(t);
+  await hosts.green.restart({ newHostKey: true });
+  // The test harness rewrote its own known_hosts; bluegreen's still has the old key.
+  work.write('index.html', 'x');
+  work.commit();
+  const result = await push(work, 'green', 'main');
+  t.not(result.code, 0);
+  t.match(result.output, /remote: error: .*host key of 127\.0\.0\.3:\d+ (has )?CHANGED.*SHA256:[A-Za-z0-9+/]{43}/i);
+  t.equal(await branchOf('green'), '');
+});
+
+t.test('an escaping symlink is refused, naming it', async (t) => {
+  const { work, branchOf } = await setup(t);
+  work.write('index.html', 'x').symlink('static/secrets', '../../../etc');
+  work.commit();
+  const result = await push(work, 'blue', 'main');
+  t.not(result.code, 0);
+  t.match(result.output, /remote: error: refused: the symlink "static\/secrets" points outside the release/);
+  t.equal(await branchOf('blue'), '');
+});
+
+t.test('two concurrent pushes to one colour are serialized: the second waits, told for whom, then is checked again', async (t) => {
+  const { hosts, work, env, current, branchOf } = await setup(t);
+  const added = await runCli(hosts.dir, ['user', 'add', 'bob'], env);
+  const bobToken = added.stdout.split('\n')[1] ?? '';
+  const other = new WorkRepo();
+  t.teardown(() => other.cleanup());
+  const bobUrl = new URL(work.git('remote', 'get-url', 'blue').trim());
+  bobUrl.username = 'bob';
+  bobUrl.password = bobToken;
+  other.git('remote', 'add', 'blue', bobUrl.toString());
+  // Alice's push carries a sizeable tree so her deploy is still running when Bob's arrives.
+  for (let i = 0; i < 2000; i++) work.write(`a/${i}.txt`, `alice ${i}`.repeat(100));
+  const alice = work.commit('alice');
+  other.write('index.html', 'bob');
+  other.commit('bob');
+  const lockFile = path.join(hosts.dataDir, 'locks', 'blue.lock');
+  const first = push(work, 'blue', 'main');
+  while (!existsSync(lockFile)) await new Promise((r) => setTimeout(r, 5));
+  const [a, b] = await Promise.all([first, push(other, 'blue', 'main')]);
+  t.equal(a.code, 0, a.output);
+  t.match(b.output, /remote: waiting: blue is busy with a deploy by alice since /);
+  t.not(b.code, 0, 'main moved under Bob while he waited: his push would have been built on a stale main');
+  t.match(b.output, /remote: error: refused: main on blue moved to [0-9a-f]{12} while this push waited; nothing was deployed/);
+  t.equal(await branchOf('blue'), alice);
+  t.equal(readFileSync(current('blue', 'REVISION'), 'utf8'), `${alice}\n`);
+
+  // Once Bob has caught up, his push goes through.
+  other.git('fetch', 'blue');
+  other.git('rebase', '-q', 'blue/main');
+  const again = await push(other, 'blue', 'main');
+  t.equal(again.code, 0, again.output);
+  t.equal(readFileSync(current('blue', 'index.html'), 'utf8'), 'bob');
+});
+
+t.test('a server killed mid-deploy leaves no lock behind', async (t) => {
+  const { hosts, env, work, server, current } = await setup(t);
+  for (let i = 0; i < 3000; i++) work.write(`a/${i}.txt`, `${i}`.repeat(200));
+  work.commit();
+  const lockFile = path.join(hosts.dataDir, 'locks', 'blue.lock');
+  const pushing = push(work, 'blue', 'main');
+  while (!existsSync(lockFile)) await new Promise((r) => setTimeout(r, 5));
+  await server.stop('SIGKILL');
+  t.not((await pushing).code, 0, 'the interrupted push failed');
+  t.ok(existsSync(lockFile), 'the killed server left its lock file');
+  t.throws(() => statSync(current('blue')), 'current was never switched');
+
+  const restarted = await startServe(hosts.dir, env, t);
+  const url = new URL(work.git('remote', 'get-url', 'blue').trim());
+  url.host = new URL(restarted.gitUrl).host;
+  work.git('remote', 'set-url', 'blue', url.toString());
+  const result = await push(work, 'blue', 'main');
+  t.equal(result.code, 0, result.output);
+  t.notMatch(result.output, /waiting/);
+  t.ok(statSync(current('blue', 'a/1.txt')).isFile());
+});
+
+/** Pids of processes below `ancestor` whose command line contains `needle`. */
+function descendantsMatching(ancestor: number, needle: string): number[] {
+  return descendants(ancestor).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+    } catch {
+      return false;
+    }
+  });
+}
+
+t.test('a hook killed mid-deploy rejects the push and never switches current', async (t) => {
+  const { hosts, work, server, current, branchOf } = await setup(t);
+  work.write('index.html', 'first');
+  const first = work.commit();
+  t.equal((await push(work, 'blue', 'main')).code, 0);
+  for (let i = 0; i < 3000; i++) work.write(`a/${i}.txt`, `${i}`.repeat(200));
+  work.commit();
+  const lockFile = path.join(hosts.dataDir, 'locks', 'blue.lock');
+  const pushing = push(work, 'blue', 'main');
+  while (!existsSync(lockFile)) await new Promise((r) => setTimeout(r, 5));
+  const hooks = descendantsMatching(server.child.pid ?? 0, 'pre-receive.js');
+  t.equal(hooks.length, 1, 'found the running hook');
+  for (const pid of hooks) process.kill(pid, 'SIGKILL');
+  const result = await pushing;
+  t.not(result.code, 0);
+  // The engine notices, stops before the switch, and releases the lock.
+  while (existsSync(lockFile)) await new Promise((r) => setTimeout(r, 20));
+  t.equal(readFileSync(current('blue', 'REVISION'), 'utf8'), `${first}\n`);
+  t.equal(await branchOf('blue'), first);
+  const history = readFileSync(path.join(hosts.dataDir, 'history.jsonl'), 'utf8');
+  t.match(history, /"outcome":"failed","error":"the push was interrupted \(the pusher disconnected\)"/);
+});
