@@ -1,5 +1,5 @@
 import type { Colour } from './colour.js';
-import { releaseId } from './release-id.js';
+import { releaseId, releaseTime } from './release-id.js';
 import { type Argv, type HostState, finalizeCommand, stageCommand, tidyCommand } from './remote-commands.js';
 import type { TreeChange } from './tree-changes.js';
 
@@ -40,15 +40,16 @@ export interface DeployPlan {
   tidy: Argv;
 }
 
-/** The same release id twice in one second (a redeploy of the same sha) gets a later second. */
+/**
+ * Names sort in deploy order: a release made in the same second as the newest one on the host (or while
+ * the host's newest is stamped ahead of our clock) is stamped one second after that newest one.
+ */
 function freshReleaseId(now: Date, revision: string, existing: readonly string[]): string {
-  let at = now;
-  let id = releaseId(at, revision);
-  while (existing.includes(id)) {
-    at = new Date(at.getTime() + 1000);
-    id = releaseId(at, revision);
-  }
-  return id;
+  const newestTime = [...existing].sort().map(releaseTime).at(-1);
+  const newestMs = newestTime === undefined ? -Infinity : Date.parse(newestTime);
+  // Release ids have whole seconds: compare at that grain.
+  const nowMs = Math.floor(now.getTime() / 1000) * 1000;
+  return releaseId(new Date(Math.max(nowMs, newestMs + 1000)), revision);
 }
 
 /**

@@ -55,6 +55,25 @@ t.test('a second deploy of the same sha in the same second gets its own release 
   t.equal(plan.release, '20261123102031-0123456789ab');
 });
 
+t.test('a release made in the same second as another revision still sorts after it', async (t) => {
+  // Names compare as strings: '13cb…' would sort before 'f000…' and the newer release would look older.
+  const host: HostState = { ...empty, releases: ['20261123102030-ffffffffffff', '20261122000000-aaaaaaaaaaaa'] };
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  t.equal(plan.release, '20261123102031-0123456789ab');
+});
+
+t.test('a host whose newest release is stamped ahead of our clock still gets a later name', async (t) => {
+  const host: HostState = { ...empty, releases: ['20261201000000-ffffffffffff'] };
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  t.equal(plan.release, '20261201000001-0123456789ab');
+});
+
+t.test('an older release on the host leaves the clock\'s stamp alone', async (t) => {
+  const host: HostState = { ...empty, releases: ['20261123102029-ffffffffffff'] };
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  t.equal(plan.release, '20261123102030-0123456789ab');
+});
+
 t.test('pruning keeps the newest, never the new release nor its predecessor', async (t) => {
   const ids = ['1', '2', '3', '4', '5', '6'].map((n) => `2026112300000${n}-aaaaaaaaaaaa`);
   t.same(releasesToPrune(ids, 5, [ids[5], ids[4]]), [ids[0]]);
