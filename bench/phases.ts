@@ -2,14 +2,15 @@
  * The deploy engine's phases without git push or the hook around it: `node dist/bench/phases.js [FILES] [BYTES]`
  * runs src/deploy/run-deploy.ts's runDeploy directly (warm ssh2 transport, the site's own repository) for a
  * full deploy and several one-file changes, printing each deploy's phase times; then times the pieces a push
- * adds around it (node start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
+ * adds around it (start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { hookScriptPath, PERL } from '../src/adapters/git/repos.js';
 import { RevisionReader } from '../src/adapters/git/revisions.js';
 import { SshTransport } from '../src/adapters/ssh/ssh-transport.js';
 import { runDeploy } from '../src/deploy/run-deploy.js';
-import { ROOT, Teardown, emptyDir, startBench } from './env.js';
+import { Teardown, emptyDir, startBench } from './env.js';
 import { summarize } from './measure.js';
 import { run } from './proc.js';
 import { makeSite } from './site.js';
@@ -54,18 +55,18 @@ async function main(): Promise<void> {
     }
     console.log('one-file medians (ms):', Object.entries(byPhase).map(([k, v]) => `${k} ${summarize(v).median}`).join(', '));
 
-    const pieces: Record<string, number[]> = { 'exec true (warm ssh2)': [], 'hook node start-up': [], 'node -e 0': [], [`cp -al of ${files} files`]: [], [`rm -rf of a ${files}-file release`]: [] };
+    const pieces: Record<string, number[]> = { 'exec true (warm ssh2)': [], 'hook start-up': [], 'node -e 0': [], [`cp -al of ${files} files`]: [], [`rm -rf of a ${files}-file release`]: [] };
     for (let i = 0; i < 5; i++) {
       let t0 = performance.now();
       await transport.exec(['true']);
       pieces['exec true (warm ssh2)']?.push(performance.now() - t0);
       // The hook with no engine socket: start-up, read stdin, fail to connect, exit.
-      const hook = await run(process.execPath, [path.join(ROOT, 'dist/hooks/pre-receive.js')], {
+      const hook = await run(PERL, [hookScriptPath()], {
         env: { ...process.env, BLUEGREEN_ENGINE_SOCKET: '/nonexistent/engine.sock', GIT_DIR: '/nonexistent' },
         input: '',
         allowFail: true,
       });
-      pieces['hook node start-up']?.push(hook.seconds * 1000);
+      pieces['hook start-up']?.push(hook.seconds * 1000);
       const bare = await run(process.execPath, ['-e', '0']);
       pieces['node -e 0']?.push(bare.seconds * 1000);
       t0 = performance.now();

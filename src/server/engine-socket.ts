@@ -1,14 +1,16 @@
 /**
- * The deploy engine's end of the pre-receive hook: a unix socket in the data directory on which the hook
- * (a child of a git-receive-pack this server spawned) hands over a push, and receives progress lines and a
- * final verdict. A UserError from the handler reaches the pusher as `error: MESSAGE` and `hint: HINT` lines.
+ * The deploy engine's end of the pre-receive hook (hooks/pre-receive.pl): a unix socket in the data directory
+ * on which the hook (a child of a git-receive-pack this server spawned) hands over a push, and receives
+ * progress lines and a final verdict. A UserError from the handler reaches the pusher as `error: MESSAGE`
+ * and `hint: HINT` lines.
  *
- * Wire format: the hook POSTs one JSON EngineHookRequest to /receive. The answer is newline-delimited JSON,
- * one EngineMessage per line: any number of `{"say": "..."}` lines, then exactly one `{"done": ...}` line.
- * Output text only ever travels inside a JSON string, so it can never be mistaken for the verdict.
+ * Wire format, one line each (values hold no newline):
+ *   request:  `bluegreen-hook 2`, `ppid PID`, `repo DIR`, `env NAME VALUE`*, `option VALUE`*,
+ *             `update OLDREV NEWREV REF`+, `end`
+ *   answer:   `say TEXT`* then exactly one `done accepted` or `done refused`.
+ * Output text only ever follows `say `, so it can never be mistaken for the verdict.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -16,8 +18,10 @@ import { isColour } from '../core/colour.js';
 import { UserError } from '../core/errors.js';
 import type { ReceiveHandler, ReceiveRequest } from './receive.js';
 
+export const HOOK_PROTOCOL = 'bluegreen-hook 2';
+
+/** A hook's request, as parsed from its lines. */
 export interface EngineHookRequest {
-  version: 1;
   /** The hook's parent: the git-receive-pack process running the push. */
   ppid: number;
   repoDir: string;
@@ -25,8 +29,6 @@ export interface EngineHookRequest {
   pushOptions: string[];
   gitEnv: Record<string, string>;
 }
-
-export type EngineMessage = { say: string } | { done: 'accepted' | 'refused' };
 
 export interface EngineSocketOptions {
   /** Server log (errors with details, refused hook requests). */
@@ -47,11 +49,10 @@ const refName = z
   .regex(/^refs\/[^\x00-\x20\x7f~^:?*[\\]+$/, 'expected a ref name under refs/')
   .refine((ref) => !/(^|\/)\.|\.\.|@\{|\/\/|\/$|\.lock(\/|$)|\.$/.test(ref), 'expected a valid ref name');
 const requestSchema = z.object({
-  version: z.literal(1),
-  ppid: z.number().int().positive(),
+  ppid: z.coerce.number().int().positive(),
   repoDir: z.string().refine((dir) => path.isAbsolute(dir), 'expected an absolute path'),
   updates: z.array(z.object({ oldrev: sha, newrev: sha, ref: refName })).min(1).max(1000),
-  pushOptions: z.array(z.string().max(4096).regex(/^[^\x00\n]*$/, 'expected one line')).max(100),
+  pushOptions: z.array(z.string().max(4096)).max(100),
   gitEnv: z
     .object({
       GIT_OBJECT_DIRECTORY: z.string().optional(),
@@ -60,6 +61,28 @@ const requestSchema = z.object({
     })
     .strict(),
 });
+
+/** The hook's lines (without `end`) as a request object, for the schema to judge. */
+export function parseHookLines(lines: readonly string[]): Record<string, unknown> {
+  if (lines[0] !== HOOK_PROTOCOL) throw new UserError(`the hook does not speak this server's protocol (expected "${HOOK_PROTOCOL}")`);
+  const request = { ppid: '', repoDir: '', updates: [] as unknown[], pushOptions: [] as string[], gitEnv: {} as Record<string, string> };
+  for (const line of lines.slice(1)) {
+    const space = line.indexOf(' ');
+    const field = space < 0 ? line : line.slice(0, space);
+    const value = space < 0 ? '' : line.slice(space + 1);
+    if (field === 'ppid') request.ppid = value;
+    else if (field === 'repo') request.repoDir = value;
+    else if (field === 'option') request.pushOptions.push(value);
+    else if (field === 'update') {
+      const [oldrev = '', newrev = '', ref = ''] = value.split(' ');
+      request.updates.push({ oldrev, newrev, ref });
+    } else if (field === 'env') {
+      const at = value.indexOf(' ');
+      request.gitEnv[at < 0 ? value : value.slice(0, at)] = at < 0 ? '' : value.slice(at + 1);
+    } else throw new UserError(`the hook sent a bad request (unknown field ${JSON.stringify(field)})`);
+  }
+  return request;
+}
 
 const MAX_REQUEST_BYTES = 1 << 20;
 
@@ -115,59 +138,46 @@ export async function startEngineSocket(
   }
 
   const sockets = new Set<net.Socket>();
-  const server = http.createServer((req, res) => {
-    void serve(req, res);
-  });
-  server.on('connection', (socket) => {
+  const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    void serve(socket);
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
 
-  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let open = true;
-    // The hook went away (the pusher hung up, or git-receive-pack was killed): git will not update the ref.
-    const hookGone = new AbortController();
-    res.on('close', () => {
-      open = false;
-      if (!res.writableEnded) hookGone.abort(new UserError('the push was interrupted (the pusher disconnected)'));
-    });
-    res.on('error', () => {
-      open = false;
-    });
-    const send = (message: EngineMessage) => {
-      if (!open || res.destroyed || res.writableEnded) return;
-      try {
-        res.write(`${JSON.stringify(message)}\n`);
-      } catch {
-        open = false;
-      }
-    };
-    const say = (line: string) => {
-      for (const part of String(line).split(/\r?\n/)) send({ say: part });
-    };
-    const finish = (done: 'accepted' | 'refused') => {
-      send({ done });
-      if (open && !res.writableEnded) res.end();
-    };
-
-    if (req.method !== 'POST' || req.url !== '/receive') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    let body: string;
+  async function serve(socket: net.Socket): Promise<void> {
+    let lines: string[];
     try {
-      body = await readBody(req);
+      lines = await readRequest(socket);
     } catch (error) {
       log(`engine: could not read a hook request: ${error instanceof Error ? error.message : String(error)}`);
-      res.destroy();
+      socket.destroy();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
-    res.flushHeaders();
+    let answered = false;
+    // The hook went away (the pusher hung up, or git-receive-pack was killed): git will not update the ref.
+    // (Its end of the connection closing is the sign; node then ends ours too, so check our own flag.)
+    const hookGone = new AbortController();
+    const gone = () => {
+      if (!answered && !hookGone.signal.aborted) hookGone.abort(new UserError('the push was interrupted (the pusher disconnected)'));
+    };
+    socket.once('end', gone);
+    socket.once('close', gone);
+    const send = (line: string) => {
+      if (!socket.destroyed && !socket.writableEnded) socket.write(`${line}\n`);
+    };
+    const say = (text: string) => {
+      for (const part of String(text).split(/\r?\n/)) send(`say ${part}`);
+    };
+    const finish = (done: 'accepted' | 'refused') => {
+      answered = true;
+      send(`done ${done}`);
+      socket.end();
+    };
+
     let request: ReceiveRequest;
     try {
-      request = validate(body);
+      request = validate(lines);
     } catch (error) {
       const message = error instanceof UserError ? error.message : String(error);
       log(`engine: refused a hook request: ${message}`);
@@ -192,19 +202,13 @@ export async function startEngineSocket(
     }
   }
 
-  function validate(body: string): ReceiveRequest {
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      throw new UserError('the hook sent a request that is not JSON');
-    }
-    const parsed = requestSchema.safeParse(json);
+  function validate(lines: readonly string[]): ReceiveRequest {
+    const parsed = requestSchema.safeParse(parseHookLines(lines));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new UserError(`the hook sent a bad request (${issue ? `${issue.path.join('.') || 'request'}: ${issue.message}` : 'invalid'})`);
     }
-    const hook = parsed.data;
+    const hook: EngineHookRequest = parsed.data;
     const name = path.basename(hook.repoDir);
     const colour = name.replace(/\.git$/, '');
     if (!name.endsWith('.git') || !isColour(colour) || (reposDir !== undefined && realpathOr(hook.repoDir) !== path.join(reposDir, name))) {
@@ -251,20 +255,23 @@ export async function startEngineSocket(
   };
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+/** The hook's request lines, up to (not including) `end`. */
+function readRequest(socket: net.Socket): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
+    let text = '';
+    socket.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      text += chunk;
+      const end = text.startsWith('end\n') ? 0 : text.indexOf('\nend\n');
+      if (end >= 0) {
+        socket.off('data', onData);
+        resolve(end === 0 ? [] : text.slice(0, end).split('\n'));
+      } else if (text.length > MAX_REQUEST_BYTES) {
+        socket.off('data', onData);
         reject(new Error(`request larger than ${MAX_REQUEST_BYTES} bytes`));
-        req.destroy();
-        return;
       }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    };
+    socket.on('data', onData);
+    socket.once('end', () => reject(new Error('the hook hung up before the end of its request')));
   });
 }

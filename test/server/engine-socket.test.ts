@@ -1,26 +1,17 @@
 /**
- * The engine socket with the real compiled pre-receive hook, run here directly (its parent is then this test
- * process, which `resolvePusher` decides about), and with raw requests.
+ * The engine socket with the real pre-receive hook (hooks/pre-receive.pl), run here directly (its parent is
+ * then this test process, which `resolvePusher` decides about), and with raw requests.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
-import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { hookScriptPath } from '../../src/adapters/git/repos.js';
+import { hookScriptPath, PERL } from '../../src/adapters/git/repos.js';
 import { UserError } from '../../src/core/errors.js';
-import { startEngineSocket } from '../../src/server/engine-socket.js';
+import { HOOK_PROTOCOL, startEngineSocket } from '../../src/server/engine-socket.js';
 import type { ReceiveHandler, ReceiveRequest } from '../../src/server/receive.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-t.before(() => {
-  const built = hookScriptPath();
-  if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(root, 'hooks/pre-receive.ts')).mtimeMs) {
-    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
-  }
-});
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -52,7 +43,7 @@ function runHook(cwd: string, env: Record<string, string>, input: string | numbe
   const base: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!/^(GIT_|BLUEGREEN_)/.test(key)) base[key] = value;
   const stdin = typeof input === 'number' ? input : 'pipe';
-  const child = spawn(process.execPath, [hookScriptPath()], { cwd, env: { ...base, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(PERL, [hookScriptPath()], { cwd, env: { ...base, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
   if (typeof input === 'string') child.stdin?.end(input);
   let stdout = '';
   let stderr = '';
@@ -77,15 +68,17 @@ function runHook(cwd: string, env: Record<string, string>, input: string | numbe
 /** The parent of a hook run from this test is this process. */
 const me = (pid: number) => (pid === process.pid ? 'carol' : undefined);
 
-function post(socketPath: string, body: string, method = 'POST', requestPath = '/receive'): Promise<{ status: number; body: string }> {
+/** Sends raw request text; resolves to everything the engine answered before it closed the connection. */
+function send(socketPath: string, text: string, endWrite = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path: requestPath }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
+    const socket = net.connect(socketPath);
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    socket.on('close', () => resolve(answer));
+    // The engine drops an oversized request while it is still being written.
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+    socket.write(text);
+    if (endWrite) socket.end();
   });
 }
 
@@ -206,29 +199,28 @@ t.test('requests the engine refuses: not ours, malformed, wrong repository', asy
     called = true;
   }, { reposDir: path.join(f.dataDir, 'repos') });
   t.teardown(() => engine.close());
-  const refusal = (message: string) => `{"say":${JSON.stringify(`bluegreen: ${message}; the push was not accepted`)}}\n{"done":"refused"}\n`;
-  const good = { version: 1, ppid: 42, repoDir: f.repo('blue'), updates: [{ oldrev: ZERO, newrev: A, ref: 'refs/heads/main' }], pushOptions: [], gitEnv: {} };
-
-  t.same(await post(f.socket, '{', 'POST'), { status: 200, body: refusal('the hook sent a request that is not JSON') });
-  const cases: Array<[unknown, string]> = [
-    [{ ...good, version: 2 }, 'the hook sent a bad request (version: Invalid input: expected 1)'],
-    [{ ...good, updates: [{ oldrev: 'abc', newrev: A, ref: 'refs/heads/main' }] }, 'the hook sent a bad request (updates.0.oldrev: expected a 40-digit hex object name)'],
-    [{ ...good, updates: [{ oldrev: ZERO, newrev: A, ref: 'refs/heads/../x' }] }, 'the hook sent a bad request (updates.0.ref: expected a valid ref name)'],
-    [{ ...good, updates: [{ oldrev: ZERO, newrev: A, ref: 'HEAD' }] }, 'the hook sent a bad request (updates.0.ref: expected a ref name under refs/)'],
-    [{ ...good, updates: [] }, 'the hook sent a bad request (updates: Too small: expected array to have >=1 items)'],
-    [{ ...good, pushOptions: ['a\nb'] }, 'the hook sent a bad request (pushOptions.0: expected one line)'],
-    [{ ...good, gitEnv: { LD_PRELOAD: '/x.so' } }, 'the hook sent a bad request (gitEnv: Unrecognized key: "LD_PRELOAD")'],
-    [{ ...good, repoDir: 'repos/blue.git' }, 'the hook sent a bad request (repoDir: expected an absolute path)'],
-    [[], 'the hook sent a bad request (request: Invalid input: expected object, received array)'],
-    [{ ...good, repoDir: f.repo('other') }, `${JSON.stringify(f.repo('other'))} is not one of this server's repositories (blue.git, green.git)`],
-    [{ ...good, repoDir: '/elsewhere/repos/blue.git' }, `"/elsewhere/repos/blue.git" is not one of this server's repositories (blue.git, green.git)`],
+  const refusal = (message: string) => `say bluegreen: ${message}; the push was not accepted\ndone refused\n`;
+  const update = `update ${ZERO} ${A} refs/heads/main`;
+  const request = (...lines: string[]) => `${lines.join('\n')}\nend\n`;
+  const good = [HOOK_PROTOCOL, 'ppid 42', `repo ${f.repo('blue')}`, update];
+  const cases: Array<[string[], string]> = [
+    [['bluegreen-hook 1', ...good.slice(1)], `the hook does not speak this server's protocol (expected "${HOOK_PROTOCOL}")`],
+    [[...good, 'shell rm -rf /'], 'the hook sent a bad request (unknown field "shell")'],
+    [[...good.slice(0, 3), `update abc ${A} refs/heads/main`], 'the hook sent a bad request (updates.0.oldrev: expected a 40-digit hex object name)'],
+    [[...good.slice(0, 3), `update ${ZERO} ${A} refs/heads/../x`], 'the hook sent a bad request (updates.0.ref: expected a valid ref name)'],
+    [[...good.slice(0, 3), `update ${ZERO} ${A} HEAD`], 'the hook sent a bad request (updates.0.ref: expected a ref name under refs/)'],
+    [good.slice(0, 3), 'the hook sent a bad request (updates: Too small: expected array to have >=1 items)'],
+    [[...good, 'env LD_PRELOAD /x.so'], 'the hook sent a bad request (gitEnv: Unrecognized key: "LD_PRELOAD")'],
+    [[good[0] ?? '', 'ppid me', ...good.slice(2)], 'the hook sent a bad request (ppid: Invalid input: expected number, received NaN)'],
+    [[good[0] ?? '', good[1] ?? '', 'repo repos/blue.git', update], 'the hook sent a bad request (repoDir: expected an absolute path)'],
+    [[good[0] ?? '', good[1] ?? '', `repo ${f.repo('other')}`, update], `${JSON.stringify(f.repo('other'))} is not one of this server's repositories (blue.git, green.git)`],
+    [[good[0] ?? '', good[1] ?? '', 'repo /elsewhere/repos/blue.git', update], `"/elsewhere/repos/blue.git" is not one of this server's repositories (blue.git, green.git)`],
   ];
-  for (const [body, message] of cases) {
-    t.same(await post(f.socket, JSON.stringify(body)), { status: 200, body: refusal(message) }, message);
+  for (const [lines, message] of cases) {
+    t.equal(await send(f.socket, request(...lines)), refusal(message), message);
   }
-  t.same(await post(f.socket, '', 'GET', '/'), { status: 404, body: 'not found\n' });
   t.notOk(called, 'the handler never saw any of them');
-  t.match((await post(f.socket, JSON.stringify(good))).body, /\{"done":"accepted"\}\n$/, 'the control request is accepted');
+  t.equal(await send(f.socket, request(...good)), 'done accepted\n', 'the control request is accepted');
   t.ok(called);
 });
 
@@ -250,7 +242,9 @@ t.test('the hook going away mid-deploy does not disturb the handler', async (t) 
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   let finished: Promise<void> | undefined;
-  const handler: ReceiveHandler = (_request, say) => {
+  let signal: AbortSignal | undefined;
+  const handler: ReceiveHandler = (_request, say, interrupted) => {
+    signal = interrupted;
     finished = (async () => {
       say('started');
       await gate;
@@ -264,6 +258,8 @@ t.test('the hook going away mid-deploy does not disturb the handler', async (t) 
   await hook.waitFor(/started\n/);
   hook.child.kill('SIGKILL');
   await hook.done;
+  while (!signal?.aborted) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.match(signal.reason, { name: 'UserError', message: 'the push was interrupted (the pusher disconnected)' }, 'the handler is told');
   release();
   await t.resolves(finished!, 'say() after the hook left does not throw');
 });
@@ -290,7 +286,34 @@ t.test('a hook that cannot read its input says so', async (t) => {
   t.teardown(() => closeSync(fd));
   const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }, fd).done;
   t.equal(result.code, 1);
-  t.equal(result.stdout, 'bluegreen: the deploy hook failed (EBADF: bad file descriptor, read); the push was not accepted\n');
+  t.equal(result.stdout, 'bluegreen: the deploy hook failed (cannot read the ref updates: EBADF); the push was not accepted\n');
+});
+
+t.test('a push option with a newline never reaches the engine', async (t) => {
+  const f = fixture(t);
+  let called = false;
+  const engine = await startEngineSocket(f.socket, me, async () => {
+    called = true;
+  });
+  t.teardown(() => engine.close());
+  const env = { BLUEGREEN_ENGINE_SOCKET: f.socket, GIT_PUSH_OPTION_COUNT: '1', GIT_PUSH_OPTION_0: 'a\nupdate x' };
+  const result = await runHook(f.repo('blue'), env).done;
+  t.equal(result.code, 1);
+  t.equal(result.stdout, 'bluegreen: the deploy hook cannot pass a value with a newline in it; the push was not accepted\n');
+  t.notOk(called);
+});
+
+t.test('a request cut short or too long is logged and dropped without an answer', async (t) => {
+  const f = fixture(t);
+  const logs: string[] = [];
+  const engine = await startEngineSocket(f.socket, me, async () => {}, { log: (l) => logs.push(l) });
+  t.teardown(() => engine.close());
+  t.equal(await send(f.socket, `${HOOK_PROTOCOL}\nppid 1\n`, true), '', 'no verdict for half a request');
+  t.equal(await send(f.socket, `${HOOK_PROTOCOL}\noption ${'x'.repeat(2 << 20)}\n`), '');
+  t.same(logs, [
+    'engine: could not read a hook request: the hook hung up before the end of its request',
+    'engine: could not read a hook request: request larger than 1048576 bytes',
+  ]);
 });
 
 t.test('engine socket start-up refusals', async (t) => {

@@ -1,18 +1,16 @@
 /**
- * The git endpoint with real git clients over HTTP(S), the real compiled pre-receive hook and engine socket,
+ * The git endpoint with real git clients over HTTP(S), the real pre-receive hook and engine socket,
  * and a receive handler written here (not the deploy engine).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { hookScriptPath } from '../../src/adapters/git/repos.js';
 import { addUser, removeUser } from '../../src/adapters/state/users.js';
 import { parseConfig } from '../../src/core/config.js';
 import { UserError } from '../../src/core/errors.js';
@@ -21,14 +19,6 @@ import { type GitServer, startGitServer } from '../../src/server/git-server.js';
 import { cleanGitEnv, WorkRepo } from '../helpers/git-repo.js';
 
 const execFileAsync = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// The hook runs as the compiled program, as in production: build if the compiled hook is missing or stale.
-t.before(() => {
-  const built = hookScriptPath();
-  if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(root, 'hooks/pre-receive.ts')).mtimeMs) {
-    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
-  }
-});
 
 interface Setup {
   dataDir: string;

@@ -271,7 +271,7 @@ t.test('a hook killed mid-deploy rejects the push and never switches current', a
   const lockFile = path.join(hosts.dataDir, 'locks', 'blue.lock');
   const pushing = push(work, 'blue', 'main');
   while (!existsSync(lockFile)) await new Promise((r) => setTimeout(r, 5));
-  const hooks = descendantsMatching(server.child.pid ?? 0, 'pre-receive.js');
+  const hooks = descendantsMatching(server.child.pid ?? 0, 'pre-receive.pl');
   t.equal(hooks.length, 1, 'found the running hook');
   for (const pid of hooks) process.kill(pid, 'SIGKILL');
   const result = await pushing;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { COLOURS, type Colour } from '../../core/colour.js';
+import { UserError } from '../../core/errors.js';
 import { packageRoot } from '../../package-root.js';
 
 /** `$DATA/repos`: holds exactly blue.git and green.git. */
@@ -13,10 +14,13 @@ export function repoPath(dataDir: string, colour: Colour): string {
   return path.join(reposDir(dataDir), `${colour}.git`);
 }
 
-/** The compiled hook program, dist/hooks/pre-receive.js (this module runs from src/ or from dist/src/). */
+/** The hook program of this install, hooks/pre-receive.pl (this module runs from src/ or from dist/src/). */
 export function hookScriptPath(): string {
-  return path.join(packageRoot(), 'dist', 'hooks', 'pre-receive.js');
+  return path.join(packageRoot(), 'hooks', 'pre-receive.pl');
 }
+
+/** The hook's interpreter: perl-base is Essential on Debian and Ubuntu, always at this path. */
+export const PERL = '/usr/bin/perl';
 
 /** Quotes one argument for /bin/sh. */
 function shellQuote(value: string): string {
@@ -35,9 +39,13 @@ function git(args: string[], cwd?: string): void {
 /**
  * Creates `$DATA/repos/blue.git` and `green.git` as bare repositories (default branch main) if missing, sets
  * the receive options the deploy flow relies on, and (re)writes each `hooks/pre-receive` to exec
- * `hookCommand` (by default this install's node and compiled hook). Idempotent; touches nothing else.
+ * `hookCommand` (by default perl and this install's hook). Idempotent; touches nothing else.
  */
-export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [process.execPath, hookScriptPath()]): Record<Colour, string> {
+export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [PERL, hookScriptPath()]): Record<Colour, string> {
+  const program = hookCommand[0] ?? '';
+  if (!fs.existsSync(program)) {
+    throw new UserError(`cannot install the git hook: ${program} does not exist`, { exitCode: 2, hint: 'install perl (apt-get install perl-base)' });
+  }
   fs.mkdirSync(reposDir(dataDir), { recursive: true, mode: 0o700 });
   const result = {} as Record<Colour, string>;
   for (const colour of COLOURS) {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { ensureRepos, hookScriptPath, preReceiveScript, repoPath } from '../../../src/adapters/git/repos.js';
+import { ensureRepos, hookScriptPath, PERL, preReceiveScript, repoPath } from '../../../src/adapters/git/repos.js';
 import { cleanGitEnv, WorkRepo } from '../../helpers/git-repo.js';
 
 function dataDir(t: Test): string {
@@ -15,10 +15,20 @@ function dataDir(t: Test): string {
 
 const gitIn = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: cleanGitEnv() }).trim();
 
-t.test('hookScriptPath is the compiled hook of this install', async (t) => {
+t.test('hookScriptPath is the hook of this install, and perl can compile it', async (t) => {
   const script = hookScriptPath();
   t.ok(path.isAbsolute(script));
-  t.equal(script, path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/hooks/pre-receive.js'));
+  t.equal(script, path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../hooks/pre-receive.pl'));
+  t.doesNotThrow(() => execFileSync(PERL, ['-c', script], { stdio: 'pipe' }), 'perl -c: syntax OK');
+});
+
+t.test('ensureRepos refuses a hook command whose program is missing', async (t) => {
+  const dir = dataDir(t);
+  t.throws(() => ensureRepos(dir, ['/nonexistent/perl', hookScriptPath()]), {
+    name: 'UserError',
+    message: 'cannot install the git hook: /nonexistent/perl does not exist',
+    hint: 'install perl (apt-get install perl-base)',
+  });
 });
 
 t.test('ensureRepos creates exactly blue.git and green.git, bare, on main, with their hook', async (t) => {
@@ -33,8 +43,8 @@ t.test('ensureRepos creates exactly blue.git and green.git, bare, on main, with 
     t.equal(gitIn(repo, 'config', 'receive.fsckObjects'), 'true');
     const hook = path.join(repo, 'hooks', 'pre-receive');
     t.equal(statSync(hook).mode & 0o777, 0o755);
-    t.equal(readFileSync(hook, 'utf8'), preReceiveScript([process.execPath, hookScriptPath()]));
-    t.match(readFileSync(hook, 'utf8'), /^#!\/bin\/sh\n(#.*\n)*exec '\/.*node[^']*' '\/.*\/dist\/hooks\/pre-receive\.js'\n$/);
+    t.equal(readFileSync(hook, 'utf8'), preReceiveScript([PERL, hookScriptPath()]));
+    t.match(readFileSync(hook, 'utf8'), /^#!\/bin\/sh\n(#.*\n)*exec '\/usr\/bin\/perl' '\/.*\/hooks\/pre-receive\.pl'\n$/);
   }
 });
 
