@@ -6,7 +6,6 @@
 import type { Colour } from './colour.js';
 import type { Config } from './config.js';
 import { UserError } from './errors.js';
-import { ustar } from './ustar.js';
 
 /** One file of the bundle, relative to the bundle root: `provision.sh`, `templates/<name>`. */
 export interface BundleFile {
@@ -14,6 +13,11 @@ export interface BundleFile {
   content: Buffer | string;
   mode: number;
 }
+
+/** One member of the tar stream the host unpacks: a directory (path ends with `/`) or a file with its content. */
+export type BundleEntry =
+  | { type: 'directory'; path: string; mode: number }
+  | { type: 'file'; path: string; mode: number; content: Buffer | string };
 
 /** The templates provision.sh reads (from templates/ in this repository). */
 export const TEMPLATE_NAMES = ['apache-site.conf', 'apache-ports.conf', 'nginx-site.conf', 'sudoers', 'index.html'] as const;
@@ -157,10 +161,16 @@ export function remoteArgv(args: readonly string[], options: { sudo: boolean }):
 export const WHOAMI_ARGV = ['id', '-u'] as const;
 export const SUDO_CHECK_ARGV = ['sudo', '-n', 'true'] as const;
 
-/** Checks the bundle is complete and returns it as a tar stream for `tar -x`. */
-export function bundleTar(files: readonly BundleFile[]): Buffer {
+/**
+ * Checks the bundle is complete and returns the members of the tar stream for `tar -x`, in order: the
+ * `templates/` directory, then each file with its mode and content.
+ */
+export function bundleEntries(files: readonly BundleFile[]): BundleEntry[] {
   checkBundle(files);
-  return ustar([{ path: 'templates/', mode: 0o755 }, ...files.map((f) => ({ path: f.path, mode: f.mode, content: f.content }))]);
+  return [
+    { type: 'directory', path: 'templates/', mode: 0o755 },
+    ...files.map((f): BundleEntry => ({ type: 'file', path: f.path, mode: f.mode, content: f.content })),
+  ];
 }
 
 function checkBundle(files: readonly BundleFile[]): void {

@@ -15,7 +15,7 @@ import {
   TEMPLATE_NAMES,
   WHOAMI_ARGV,
   adminAuthSource,
-  bundleTar,
+  bundleEntries,
   cloudInitUserData,
   decideHostKey,
   deployPublicKeyLine,
@@ -32,6 +32,7 @@ import {
 import { SshTransport } from '../adapters/ssh/ssh-transport.js';
 import { scanHostKey } from '../adapters/ssh/host-key-scan.js';
 import { checkHostKey, knownHostsLine } from '../adapters/ssh/known-hosts.js';
+import { bundleTar } from './bundle-tar.js';
 
 export interface ProvisionOptions {
   config: Config;
@@ -119,7 +120,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     auth = { agent: authSource.socket };
   }
   const webListen = webListenOf(options);
-  const tar = bundleTar(loadBundle());
+  const tar = await bundleTar(bundleEntries(loadBundle()));
 
   const hosts: HostProvisionResult[] = [];
   for (const target of targets) {

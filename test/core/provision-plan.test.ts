@@ -1,12 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import t from 'tap';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import {
   BOOTSTRAP,
-  bundleTar,
+  bundleEntries,
   checkWebListen,
   cloudInitUserData,
   decideHostKey,
@@ -21,7 +17,6 @@ import {
   type BundleFile,
   type ScriptInputs,
 } from '../../src/core/provision-plan.js';
-import { ustar } from '../../src/core/ustar.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1aa/B+0= bluegreen';
 const FILES: BundleFile[] = [
@@ -80,39 +75,20 @@ t.test('script arguments and the remote argv', async (t) => {
   t.throws(() => scriptInputs(c, target, { deployPublicKey: KEY, webListen: '0', dryRun: false }), { message: /BLUEGREEN_WEB_LISTEN="0": expected a port/ });
 });
 
-t.test('the bootstrap unpacks the tar stream and runs provision.sh with the arguments, stdin closed', async (t) => {
-  const files: BundleFile[] = [
-    { path: 'provision.sh', mode: 0o755, content: 'printf "%s|" "$@"; cat; echo "templates: $(ls "$(dirname "$0")/templates" | wc -l)"\n' },
-    ...FILES.slice(1),
-  ];
-  const argv = remoteArgv(['a b', "it's"], { sudo: false });
-  const r = spawnSync(argv[0]!, argv.slice(1), { input: bundleTar(files), encoding: 'utf8' });
-  t.equal(r.status, 0, r.stderr);
-  t.equal(r.stdout, "a b|it's|templates: 5\n");
-  t.throws(() => bundleTar(FILES.slice(0, 4)), { message: 'provisioning bundle is missing templates/sudoers, templates/index.html' });
-});
-
-t.test('ustar: GNU tar reads it back byte for byte, modes kept', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ustar-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const big = Buffer.alloc(1500, 7);
-  const tar = ustar([
-    { path: 'd/', mode: 0o750 },
-    { path: 'd/big.bin', mode: 0o600, content: big },
-    { path: 'x.sh', mode: 0o755, content: 'é\n' },
-    { path: 'empty', mode: 0o644 },
+t.test('the bundle: templates/ first, then each file with its mode and content; an incomplete bundle is refused', async (t) => {
+  t.same(bundleEntries(FILES), [
+    { type: 'directory', path: 'templates/', mode: 0o755 },
+    { type: 'file', path: 'provision.sh', mode: 0o755, content: '#!/bin/sh\necho hi\n' },
+    ...['apache-site.conf', 'apache-ports.conf', 'nginx-site.conf', 'sudoers', 'index.html'].map((name) => ({
+      type: 'file',
+      path: `templates/${name}`,
+      mode: 0o644,
+      content: `${name}\n`,
+    })),
   ]);
-  t.equal(tar.length % 512, 0);
-  const r = spawnSync('tar', ['-x', '-f', '-', '-C', dir], { input: tar });
-  t.equal(r.status, 0, r.stderr.toString());
-  t.same(readFileSync(path.join(dir, 'd/big.bin')), big);
-  t.equal(readFileSync(path.join(dir, 'x.sh'), 'utf8'), 'é\n');
-  t.equal(statSync(path.join(dir, 'x.sh')).mode & 0o777, 0o755);
-  t.equal(statSync(path.join(dir, 'd')).mode & 0o777, 0o750);
-  t.equal(statSync(path.join(dir, 'empty')).size, 0);
-  t.throws(() => ustar([{ path: '../x', mode: 0o644 }]), { message: /relative without/ });
-  t.throws(() => ustar([{ path: '/x', mode: 0o644 }]), { message: /relative without/ });
-  t.throws(() => ustar([{ path: 'x'.repeat(101), mode: 0o644 }]), { message: /1-100 bytes/ });
+  t.throws(() => bundleEntries(FILES.slice(0, 4)), { message: 'provisioning bundle is missing templates/sudoers, templates/index.html' });
+  t.throws(() => bundleEntries(FILES.slice(1)), { message: 'provisioning bundle is missing provision.sh' });
+  t.throws(() => cloudInitUserData(inputs, FILES.slice(0, 5)), { message: 'provisioning bundle is missing templates/index.html' });
 });
 
 t.test('status lines are parsed; anything else is ignored', async (t) => {
