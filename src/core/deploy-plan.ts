@@ -1,7 +1,7 @@
 import type { Colour } from './colour.js';
 import { releaseId, releaseTime } from './release-id.js';
 import { type Argv, type HostState, finalizeCommand, stageCommand, tidyCommand } from './remote-commands.js';
-import type { TreeChange } from './tree-changes.js';
+import type { TreeChange, TreeEntry } from './tree-changes.js';
 
 export interface DeployInput {
   colour: Colour;
@@ -15,8 +15,8 @@ export interface DeployInput {
    * undefined means a full deploy.
    */
   changes: TreeChange[] | undefined;
-  /** Number of files in the pushed tree (for a full deploy's counts). */
-  treeSize: number;
+  /** The pushed tree's files, for a full deploy (unused when `changes` are given). */
+  tree: readonly TreeEntry[];
 }
 
 export interface DeployPlan {
@@ -26,8 +26,8 @@ export interface DeployPlan {
   /** The release the new one is built from (hard-linked), for an incremental deploy. */
   base: string | undefined;
   counts: { added: number; changed: number; removed: number };
-  /** Paths whose content is sent, or 'all' for the whole tree. */
-  send: string[] | 'all';
+  /** Files whose content is sent. */
+  send: TreeEntry[];
   /** NUL-separated paths to remove from the staged copy: the start of the stage step's stdin. */
   removals: Buffer;
   /** Builds the release: stdin is `removals`, then the tar stream of `send` (when there is anything to send). */
@@ -69,7 +69,9 @@ export function planDeploy(input: DeployInput): DeployPlan {
   const staging = `releases/.staging-${release}`;
   const incremental = input.changes !== undefined && input.host.current !== undefined;
   const changes = incremental ? (input.changes ?? []) : [];
-  const send = incremental ? changes.filter((c) => c.status !== 'deleted').map((c) => c.path) : 'all';
+  const send = incremental
+    ? changes.flatMap((c) => (c.mode !== undefined && c.blob !== undefined ? [{ path: c.path, mode: c.mode, blob: c.blob }] : []))
+    : [...input.tree];
   // A type change (file <-> symlink) is removed first, so the new entry is created fresh.
   const removed = changes.filter((c) => c.status === 'deleted' || c.status === 'type-changed').map((c) => c.path);
   const counts = incremental
@@ -78,7 +80,7 @@ export function planDeploy(input: DeployInput): DeployPlan {
         changed: changes.filter((c) => c.status === 'modified' || c.status === 'type-changed').length,
         removed: changes.filter((c) => c.status === 'deleted').length,
       }
-    : { added: input.treeSize, changed: 0, removed: 0 };
+    : { added: input.tree.length, changed: 0, removed: 0 };
   const removals = Buffer.from(removed.map((p) => `${p}\0`).join(''));
   const prune = releasesToPrune([...input.host.releases, release], input.keepReleases, [release, input.host.current]);
   return {
@@ -89,7 +91,7 @@ export function planDeploy(input: DeployInput): DeployPlan {
     counts,
     send,
     removals,
-    stage: stageCommand(input.appRoot, staging, incremental ? input.host.current : undefined, removals.length, send === 'all' || send.length > 0),
+    stage: stageCommand(input.appRoot, staging, incremental ? input.host.current : undefined, removals.length, send.length > 0),
     finalize: finalizeCommand(input.appRoot, staging, release, input.revision),
     prune,
     tidy: tidyCommand(input.appRoot, release, prune),

@@ -72,14 +72,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     });
   }
 
-  const { changes, treeSize, symlinks } = await timed('diff', async () => {
+  const { changes, tree, symlinks } = await timed('diff', async () => {
     const base = host.currentRevision;
     if (base && (await reader.commitExists(base))) {
       const diff = (await reader.diff(base, revision)).filter((c) => c.mode !== SUBMODULE_MODE);
-      return { changes: diff, treeSize: 0, symlinks: diff.filter((c) => c.mode === SYMLINK_MODE) };
+      return { changes: diff, tree: [], symlinks: diff.filter((c) => c.mode === SYMLINK_MODE) };
     }
     const tree = await reader.listTree(revision);
-    return { changes: undefined, treeSize: tree.length, symlinks: tree.filter((e) => e.mode === SYMLINK_MODE) };
+    return { changes: undefined, tree, symlinks: tree.filter((e) => e.mode === SYMLINK_MODE) };
   });
   await timed('check', () => refuseEscapingSymlinks(reader, symlinks));
 
@@ -91,7 +91,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     keepReleases: options.keepReleases,
     host,
     changes,
-    treeSize,
+    tree,
   });
   const { added, changed, removed } = plan.counts;
   say(
@@ -100,7 +100,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       : `files: ${added} (full deploy${host.current ? ': the current release is not from this repository' : ''})`,
   );
 
-  const archive = plan.send === 'all' || plan.send.length > 0 ? reader.archive(revision, plan.send) : undefined;
+  const archive = plan.send.length > 0 ? reader.tar(revision, plan.send) : undefined;
   const upload = await timed('send', () => run('sending files', plan.stage, { stdin: withPrefix(plan.removals, archive) }));
   const bytesSent = upload.bytesSent;
   say(`sent ${formatBytes(bytesSent)} in ${formatSeconds(phases.send ?? 0)}`);

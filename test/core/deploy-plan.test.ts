@@ -4,12 +4,13 @@ import type { HostState } from '../../src/core/remote-commands.js';
 
 const sha = '0123456789abcdef0123456789abcdef01234567';
 const now = new Date('2026-11-23T10:20:30Z');
+const files = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `f${i}`, mode: '100644', blob: `${i}`.padStart(40, '0') }));
 const empty: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [] };
 
 t.test('a first deploy sends the whole tree into a fresh release', async (t) => {
-  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, now, keepReleases: 5, host: empty, changes: undefined, treeSize: 3 });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, now, keepReleases: 5, host: empty, changes: undefined, tree: files(3) });
   t.equal(plan.release, '20261123102030-0123456789ab');
-  t.equal(plan.send, 'all');
+  t.same(plan.send, files(3), 'every file of the tree');
   t.equal(plan.base, undefined);
   t.same(plan.counts, { added: 3, changed: 0, removed: 0 });
   t.same(plan.stage.slice(-3), ['', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
@@ -27,7 +28,7 @@ t.test('an incremental deploy builds on current and sends only changed paths', a
     now,
     keepReleases: 5,
     host,
-    treeSize: 0,
+    tree: files(9),
     changes: [
       { status: 'added', path: 'new.txt', mode: '100644', blob: 'b1' },
       { status: 'modified', path: 'a b.txt', mode: '100755', blob: 'b2' },
@@ -36,7 +37,15 @@ t.test('an incremental deploy builds on current and sends only changed paths', a
     ],
   });
   t.equal(plan.base, '20261122000000-aaaaaaaaaaaa');
-  t.same(plan.send, ['new.txt', 'a b.txt', 'link']);
+  t.same(
+    plan.send,
+    [
+      { path: 'new.txt', mode: '100644', blob: 'b1' },
+      { path: 'a b.txt', mode: '100755', blob: 'b2' },
+      { path: 'link', mode: '120000', blob: 'b3' },
+    ],
+    'the changed files, not the tree',
+  );
   t.equal(plan.removals.toString(), 'old/gone.txt\0link\0');
   t.same(plan.stage.slice(-3), ['20261122000000-aaaaaaaaaaaa', String('old/gone.txt\0link\0'.length), '1'], 'base, removal bytes, a tar follows');
   t.same(plan.counts, { added: 1, changed: 2, removed: 1 });
@@ -44,33 +53,33 @@ t.test('an incremental deploy builds on current and sends only changed paths', a
 });
 
 t.test('changes are ignored when the host has no current release to build on', async (t) => {
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host: empty, changes: [], treeSize: 7 });
-  t.equal(plan.send, 'all');
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host: empty, changes: [], tree: files(7) });
+  t.same(plan.send, files(7));
   t.same(plan.counts, { added: 7, changed: 0, removed: 0 });
 });
 
 t.test('a second deploy of the same sha in the same second gets its own release id', async (t) => {
   const host: HostState = { ...empty, releases: ['20261123102030-0123456789ab'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
   t.equal(plan.release, '20261123102031-0123456789ab');
 });
 
 t.test('a release made in the same second as another revision still sorts after it', async (t) => {
   // Names compare as strings: '13cb…' would sort before 'f000…' and the newer release would look older.
   const host: HostState = { ...empty, releases: ['20261123102030-ffffffffffff', '20261122000000-aaaaaaaaaaaa'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
   t.equal(plan.release, '20261123102031-0123456789ab');
 });
 
 t.test('a host whose newest release is stamped ahead of our clock still gets a later name', async (t) => {
   const host: HostState = { ...empty, releases: ['20261201000000-ffffffffffff'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
   t.equal(plan.release, '20261201000001-0123456789ab');
 });
 
 t.test('an older release on the host leaves the clock\'s stamp alone', async (t) => {
   const host: HostState = { ...empty, releases: ['20261123102029-ffffffffffff'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, treeSize: 1 });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
   t.equal(plan.release, '20261123102030-0123456789ab');
 });
 

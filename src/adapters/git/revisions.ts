@@ -1,7 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
+import { execFile } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
+import { blobTar } from './blob-tar.js';
+import { catFile } from './cat-file.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -56,65 +58,17 @@ export class RevisionReader {
   async readBlobs(blobs: readonly string[]): Promise<Map<string, string>> {
     const result = new Map<string, string>();
     if (blobs.length === 0) return result;
-    const child = spawn('git', ['cat-file', '--batch'], { env: this.env, cwd: this.repoDir, stdio: ['pipe', 'pipe', 'inherit'] });
-    child.stdin.end(blobs.map((b) => `${b}\n`).join(''));
-    const chunks: Buffer[] = [];
-    for await (const chunk of child.stdout) chunks.push(chunk as Buffer);
-    const out = Buffer.concat(chunks);
-    let at = 0;
-    for (const blob of blobs) {
-      const eol = out.indexOf(0x0a, at);
-      const header = out.subarray(at, eol).toString('utf8').split(' ');
-      const size = Number(header[2]);
-      if (header[1] !== 'blob' || !Number.isFinite(size)) throw new Error(`git cat-file: unexpected ${header.join(' ')}`);
-      result.set(blob, out.subarray(eol + 1, eol + 1 + size).toString('utf8'));
-      at = eol + 1 + size + 1;
+    const objects = catFile({ cwd: this.repoDir, env: this.env }, blobs);
+    try {
+      for (const blob of blobs) result.set(blob, (await objects.readObject(blob, 'blob')).toString('utf8'));
+    } finally {
+      objects.close();
     }
     return result;
   }
 
-  /**
-   * A tar stream of `revision`'s tree, or of just `paths` in it. Large path lists are split over several
-   * `git archive` runs whose archives follow each other in the stream (the receiver reads with
-   * --ignore-zeros).
-   */
-  archive(revision: string, paths: readonly string[] | 'all'): Readable {
-    const output = new PassThrough();
-    const batches = paths === 'all' ? [[]] : splitByLength(paths, 64 * 1024);
-    const run = async (): Promise<void> => {
-      for (const batch of batches) {
-        if (paths !== 'all' && batch.length === 0) continue;
-        const args = ['--literal-pathspecs', 'archive', '--format=tar', revision, '--', ...batch];
-        const child = spawn('git', args, { env: this.env, cwd: this.repoDir, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.stdout.pipe(output, { end: false });
-        const code = await new Promise<number | null>((resolve, reject) => {
-          child.on('error', reject);
-          child.on('close', resolve);
-        });
-        if (code !== 0) throw new Error(`git archive failed: ${stderr.trim()}`);
-      }
-    };
-    run().then(
-      () => output.end(),
-      (error: unknown) => output.destroy(error instanceof Error ? error : new Error(String(error))),
-    );
-    return output;
+  /** A tar stream of `entries`, files of `revision`'s tree (see blobTar). */
+  tar(revision: string, entries: readonly TreeEntry[]): Readable {
+    return blobTar({ cwd: this.repoDir, env: this.env }, revision, entries);
   }
-}
-
-function splitByLength(paths: readonly string[], maxBytes: number): string[][] {
-  const batches: string[][] = [[]];
-  let size = 0;
-  for (const p of paths) {
-    const length = Buffer.byteLength(p) + 1;
-    if (size + length > maxBytes && (batches.at(-1)?.length ?? 0) > 0) {
-      batches.push([]);
-      size = 0;
-    }
-    batches.at(-1)?.push(p);
-    size += length;
-  }
-  return batches;
 }
