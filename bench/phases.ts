@@ -38,7 +38,9 @@ async function main(): Promise<void> {
     const deploy = async (label: string) => {
       const revision = site.git('rev-parse', 'HEAD').trim();
       const result = await runDeploy({ colour: 'blue', revision, appRoot, keepReleases: 5, transport, reader, say: () => {} });
-      await result.tidy(); // as the server does after answering the push
+      // As the server does after answering the push.
+      await result.prepareNext();
+      await result.deletePruned();
       const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${label}: ${result.durationMs} ms (${phases})`);
       return result;

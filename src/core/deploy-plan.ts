@@ -1,6 +1,6 @@
 import type { Colour } from './colour.js';
 import { releaseId, releaseTime } from './release-id.js';
-import { type Argv, type HostState, finalizeCommand, stageCommand, tidyCommand } from './remote-commands.js';
+import { type Argv, type HostState, finalizeCommand, prepareNextCommand, pruneCommand, stageCommand } from './remote-commands.js';
 import type { TreeChange, TreeEntry } from './tree-changes.js';
 
 export interface DeployInput {
@@ -36,8 +36,10 @@ export interface DeployPlan {
   finalize: Argv;
   /** Releases deleted after the switch, oldest first. */
   prune: string[];
-  /** Off the push's clock: clears stale copies, prepares the next deploy's copy, deletes `prune`. */
-  tidy: Argv;
+  /** Off the push's clock: clears stale copies and prepares the next deploy's copy of the new release. */
+  prepareNext: Argv;
+  /** Off the push's clock, after `prepareNext`: deletes `prune`. */
+  deletePruned: Argv;
 }
 
 /**
@@ -94,6 +96,7 @@ export function planDeploy(input: DeployInput): DeployPlan {
     stage: stageCommand(input.appRoot, staging, incremental ? input.host.current : undefined, removals.length, send.length > 0),
     finalize: finalizeCommand(input.appRoot, staging, release, input.revision),
     prune,
-    tidy: tidyCommand(input.appRoot, release, prune),
+    prepareNext: prepareNextCommand(input.appRoot, release),
+    deletePruned: pruneCommand(input.appRoot, prune),
   };
 }

@@ -59,24 +59,27 @@ export function stageCommand(appRoot: string, stagingDir: string, baseRelease: s
 }
 
 /**
- * Work done after a deploy, off the push's clock: removes stale copies (of a killed deploy, or prepared for
- * a base that is no longer current), prepares the next deploy's copy of `release`, deletes old releases.
+ * After a deploy, off the push's clock: removes stale copies (of a killed deploy, or prepared for a base that
+ * is no longer current) and prepares the next deploy's hard-linked copy of `release`.
  */
-export function tidyCommand(appRoot: string, release: string, prune: readonly string[]): Argv {
-  for (const id of [release, ...prune]) if (!isReleaseId(id)) throw new Error(`bad release ${id}`);
+export function prepareNextCommand(appRoot: string, release: string): Argv {
+  if (!isReleaseId(release)) throw new Error(`bad release ${release}`);
   return script(
     [
       'set -e',
       'cd "$1/releases"',
       'for d in .staging-* .next-*; do if [ -e "$d" ] && [ "$d" != ".next-$2" ]; then rm -rf -- "$d"; fi; done',
       'if [ ! -d ".next-$2" ]; then cp -al "$2" ".next-$2.tmp" && mv ".next-$2.tmp" ".next-$2"; fi',
-      'shift 2',
-      'if [ $# -gt 0 ]; then rm -rf -- "$@"; fi',
     ].join('\n'),
     appRoot,
     release,
-    ...prune,
   );
+}
+
+/** Deletes old releases (after the next copy is prepared: the next deploy waits for that, not for this). */
+export function pruneCommand(appRoot: string, prune: readonly string[]): Argv {
+  for (const id of prune) if (!isReleaseId(id)) throw new Error(`bad release ${id}`);
+  return script(['set -e', 'cd "$1/releases"', 'shift', 'if [ $# -gt 0 ]; then rm -rf -- "$@"; fi'].join('\n'), appRoot, ...prune);
 }
 
 /** Writes REVISION, gives the staged release its final name, and switches `current` to it by rename. */

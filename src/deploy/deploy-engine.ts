@@ -22,14 +22,15 @@ export interface ReceiveHandlerDeps {
 
 export interface DeployEngine {
   handler: ReceiveHandler;
-  /** Resolves once the work that runs after pushes (tidying hosts) is done. */
+  /** Resolves once the work that runs after pushes (preparing copies, pruning) is done. */
   idle(): Promise<void>;
 }
 
 /** What happens when someone pushes: policy on refs, then one deploy per colour at a time. */
 export function createDeployEngine(deps: ReceiveHandlerDeps): DeployEngine {
-  // Per colour: the tidy-up after the last deploy, which the next deploy to that colour waits for.
-  const tidying = new Map<Colour, Promise<void>>();
+  // Per colour, after the last deploy: preparing the next copy (the next deploy waits for it), then pruning.
+  const preparing = new Map<Colour, Promise<void>>();
+  const pruning = new Map<Colour, Promise<void>>();
   const handler: ReceiveHandler = async (request, say, interrupted) => {
     const decision = decideRefUpdates(request.updates);
     for (const ref of decision.stored) say(`stored, not deployed: ${ref} (only main deploys)`);
@@ -47,7 +48,7 @@ export function createDeployEngine(deps: ReceiveHandlerDeps): DeployEngine {
         onWait: (holder) => say(`waiting: ${colour} is busy with a ${holder.purpose} by ${holder.holder} since ${holder.since}`),
       },
     );
-    await tidying.get(colour);
+    await preparing.get(colour);
     const started = Date.now();
     const host = config.hosts[colour];
     const reader = new RevisionReader(request.repoDir, request.gitEnv);
@@ -90,10 +91,10 @@ export function createDeployEngine(deps: ReceiveHandlerDeps): DeployEngine {
         files: result.plan.counts,
         bytesSent: result.bytesSent,
       });
-      tidying.set(
-        colour,
-        result.tidy().catch((error: unknown) => deps.log(`after the deploy to ${colour}: ${(error as Error).message}`)),
-      );
+      const report = (error: unknown) => deps.log(`after the deploy to ${colour}: ${(error as Error).message}`);
+      const prepared = result.prepareNext().catch(report);
+      preparing.set(colour, prepared);
+      pruning.set(colour, Promise.all([prepared, pruning.get(colour)]).then(() => result.deletePruned().catch(report)));
     } catch (caught) {
       // Once the hook is gone git discards the pushed objects, so later steps fail for that reason.
       const error: unknown = interrupted.aborted ? interrupted.reason : caught;
@@ -113,5 +114,5 @@ export function createDeployEngine(deps: ReceiveHandlerDeps): DeployEngine {
       await lock.release();
     }
   };
-  return { handler, idle: async () => void (await Promise.all(tidying.values())) };
+  return { handler, idle: async () => void (await Promise.all([...preparing.values(), ...pruning.values()])) };
 }

@@ -29,10 +29,11 @@ export interface DeployResult {
   durationMs: number;
   phases: Record<string, number>;
   /**
-   * Work to run after the push is answered (before the next deploy to this colour): clears stale copies,
-   * prepares the next deploy's copy of this release, deletes old releases.
+   * Work to run after the push is answered: prepares the next deploy's copy of this release (the next deploy
+   * to this colour waits for it), then deletes old releases (nothing waits for that).
    */
-  tidy: () => Promise<void>;
+  prepareNext: () => Promise<void>;
+  deletePruned: () => Promise<void>;
 }
 
 /** Reads what a host has now. */
@@ -110,11 +111,18 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   say(`current -> releases/${plan.release} (switched in ${formatSeconds(phases.switch ?? 0)})`);
   const durationMs = Date.now() - started;
   say(`deployed ${revision.slice(0, 12)} to ${options.colour} in ${formatSeconds(durationMs)}`);
-  const tidy = async () => {
-    const result = await transport.exec(plan.tidy);
-    if (result.code !== 0) throw remoteFailure('tidying up releases', `${options.colour} (${transport.label})`, appRoot, result);
+  const after = (step: string, argv: Argv) => async () => {
+    const result = await transport.exec(argv);
+    if (result.code !== 0) throw remoteFailure(step, `${options.colour} (${transport.label})`, appRoot, result);
   };
-  return { plan, bytesSent, durationMs, phases, tidy };
+  return {
+    plan,
+    bytesSent,
+    durationMs,
+    phases,
+    prepareNext: after('preparing the next release', plan.prepareNext),
+    deletePruned: after('deleting old releases', plan.deletePruned),
+  };
 }
 
 /** `prefix`, then everything `rest` yields. */

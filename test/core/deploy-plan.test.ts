@@ -16,7 +16,8 @@ t.test('a first deploy sends the whole tree into a fresh release', async (t) => 
   t.same(plan.stage.slice(-3), ['', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
   t.same(plan.finalize.slice(-4), ['/var/www/app', 'releases/.staging-20261123102030-0123456789ab', '20261123102030-0123456789ab', sha]);
   t.same(plan.prune, []);
-  t.same(plan.tidy.slice(-2), ['/var/www/app', '20261123102030-0123456789ab'], 'tidy prepares the next copy, prunes nothing');
+  t.same(plan.prepareNext.slice(-2), ['/var/www/app', '20261123102030-0123456789ab'], 'the next copy is of the new release');
+  t.same(plan.deletePruned.slice(-1), ['/var/www/app'], 'nothing to prune');
 });
 
 t.test('an incremental deploy builds on current and sends only changed paths', async (t) => {
@@ -81,6 +82,15 @@ t.test('an older release on the host leaves the clock\'s stamp alone', async (t)
   const host: HostState = { ...empty, releases: ['20261123102029-ffffffffffff'] };
   const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
   t.equal(plan.release, '20261123102030-0123456789ab');
+});
+
+t.test('a deploy beyond BLUEGREEN_KEEP_RELEASES deletes the oldest, after preparing the next copy', async (t) => {
+  const releases = ['1', '2', '3'].map((n) => `2026112200000${n}-aaaaaaaaaaaa`);
+  const host: HostState = { ...empty, appRootExists: true, writable: true, current: releases[2], currentRevision: 'a'.repeat(40), releases };
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 3, host, changes: [], tree: [] });
+  t.same(plan.prune, [releases[0]]);
+  t.same(plan.deletePruned.slice(-2), ['/a', releases[0]]);
+  t.same(plan.prepareNext.slice(-2), ['/a', plan.release]);
 });
 
 t.test('pruning keeps the newest, never the new release nor its predecessor', async (t) => {

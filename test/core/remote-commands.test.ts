@@ -1,5 +1,5 @@
 import t from 'tap';
-import { activateCommand, finalizeCommand, parseInspect, tidyCommand } from '../../src/core/remote-commands.js';
+import { activateCommand, finalizeCommand, parseInspect, prepareNextCommand, pruneCommand } from '../../src/core/remote-commands.js';
 
 t.test('inspect output is parsed; junk is ignored', async (t) => {
   const state = parseInspect(
@@ -30,7 +30,8 @@ t.test('inspect output is parsed; junk is ignored', async (t) => {
 
 t.test('commands refuse values that are not release ids or shas', async (t) => {
   t.throws(() => activateCommand('/a', '../../etc'));
-  t.throws(() => tidyCommand('/a', '20261123000001-aaaaaaaaaaaa', ['-rf']));
+  t.throws(() => pruneCommand('/a', ['-rf']));
+  t.throws(() => prepareNextCommand('/a', '..'));
   t.throws(() => finalizeCommand('/a', 'releases/.staging-x', '20261123000001-aaaaaaaaaaaa', 'main'));
   t.same(activateCommand('/a b', '20261123000001-aaaaaaaaaaaa').slice(0, 2), ['sh', '-c']);
   t.same(activateCommand('/a b', '20261123000001-aaaaaaaaaaaa').slice(-2), ['/a b', '20261123000001-aaaaaaaaaaaa'], 'values travel as arguments');

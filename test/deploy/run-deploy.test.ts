@@ -32,7 +32,8 @@ function setup(t: Test) {
       say: (line) => lines.push(line),
       now: new Date((clock += 60_000)),
     });
-    await result.tidy();
+    await result.prepareNext();
+    await result.deletePruned();
     return result;
   };
   const current = (file = '') => path.join(appRoot, 'current', file);
