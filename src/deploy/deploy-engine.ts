@@ -54,7 +54,7 @@ export function createDeployEngine(deps: ReceiveHandlerDeps): DeployEngine {
     const reader = new RevisionReader(request.repoDir, request.gitEnv);
     try {
       // Both checks under the lock: a flip or another deploy may have run while this push waited.
-      const live = await deps.liveColour();
+      const [live, mainNow] = await Promise.all([deps.liveColour(), reader.resolve(DEPLOY_REF).then((sha) => sha ?? ZERO_SHA)]);
       if (live === colour && !request.pushOptions.includes('force-live')) {
         throw new UserError(`refused: ${colour} is live, it serves production traffic`, {
           hint: `push to ${otherColour(colour)} and flip, or deploy to the live colour anyway with \`git push -o force-live\``,
@@ -63,9 +63,8 @@ export function createDeployEngine(deps: ReceiveHandlerDeps): DeployEngine {
       if (live === colour) say(`force-live: deploying to ${colour}, which serves production traffic`);
       // git updates the ref only if it still holds what the pusher saw; a push that waited for another
       // deploy would otherwise deploy and then fail to move main.
-      const now = (await reader.resolve(DEPLOY_REF)) ?? ZERO_SHA;
-      if (now !== deploy.oldrev) {
-        throw new UserError(`refused: main on ${colour} moved to ${now.slice(0, 12)} while this push waited; nothing was deployed`, {
+      if (mainNow !== deploy.oldrev) {
+        throw new UserError(`refused: main on ${colour} moved to ${mainNow.slice(0, 12)} while this push waited; nothing was deployed`, {
           hint: `fetch ${colour} and push again (or push -f to replace it)`,
         });
       }

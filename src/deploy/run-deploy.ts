@@ -75,10 +75,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
   const { changes, tree, symlinks } = await timed('diff', async () => {
     const base = host.currentRevision;
-    if (base && (await reader.commitExists(base))) {
-      const diff = (await reader.diff(base, revision)).filter((c) => c.mode !== SUBMODULE_MODE);
-      return { changes: diff, tree: [], symlinks: diff.filter((c) => c.mode === SYMLINK_MODE) };
-    }
+    const diff = base ? (await reader.diff(base, revision))?.filter((c) => c.mode !== SUBMODULE_MODE) : undefined;
+    if (diff) return { changes: diff, tree: [], symlinks: diff.filter((c) => c.mode === SYMLINK_MODE) };
     const tree = await reader.listTree(revision);
     return { changes: undefined, tree, symlinks: tree.filter((e) => e.mode === SYMLINK_MODE) };
   });

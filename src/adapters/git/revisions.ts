@@ -46,8 +46,15 @@ export class RevisionReader {
     }
   }
 
-  async diff(from: string, to: string): Promise<TreeChange[]> {
-    return parseRawDiff(await this.git(['diff', '--raw', '-z', '--no-renames', '--no-abbrev', '--no-ext-diff', from, to, '--']));
+  /** The changes from `from` to `to`, or undefined when git does not know `from` (a release from elsewhere). */
+  async diff(from: string, to: string): Promise<TreeChange[] | undefined> {
+    try {
+      return parseRawDiff(await this.git(['diff', '--raw', '-z', '--no-renames', '--no-abbrev', '--no-ext-diff', from, to, '--']));
+    } catch (error) {
+      // Asked only on failure: the usual deploy pays for one git process, not two.
+      if (!(await this.commitExists(from))) return undefined;
+      throw error;
+    }
   }
 
   async listTree(revision: string): Promise<TreeEntry[]> {
