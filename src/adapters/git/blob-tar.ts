@@ -32,7 +32,16 @@ export function blobTar(git: GitPlace, revision: string, entries: readonly TreeE
       });
       done.catch(() => {}); // awaited below; a failure meanwhile must not count as unhandled
       // Backpressure: wait for the archive's reader when the entry's buffer is full (or the archive is gone).
-      const drained = () => new Promise((resolve) => (sink.once('drain', resolve), sink.once('close', resolve)));
+      const drained = () =>
+        new Promise<void>((resolve) => {
+          const go = () => {
+            sink.off('drain', go);
+            sink.off('close', go);
+            resolve();
+          };
+          sink.on('drain', go);
+          sink.on('close', go);
+        });
       await objects.body(size, (chunk) => (sink.write(chunk) ? undefined : drained()));
       sink.end();
       await done;

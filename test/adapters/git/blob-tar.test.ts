@@ -40,7 +40,7 @@ const place = (work: WorkRepo) => ({ cwd: work.dir, env: cleanGitEnv() });
 
 t.test('the files asked for, byte for byte, with exec bits, symlinks and the commit time', async (t) => {
   const work = repo(t);
-  const big = randomBytes(3 * 1024 * 1024 + 17);
+  const big = randomBytes(6 * 1024 * 1024 + 17);
   const longName = `${'deep/'.repeat(25)}${'n'.repeat(90)}.txt`;
   work
     .write('index.html', '<h1>hi</h1>\n')
@@ -56,14 +56,20 @@ t.test('the files asked for, byte for byte, with exec bits, symlinks and the com
   const tree = new RevisionReader(path.join(work.dir, '.git')).listTree(revision);
   const entries = (await tree).filter((e) => e.path !== 'untouched.txt');
 
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
   const dir = untar(t, await collect(blobTar(place(work), revision, entries)));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings, [], 'waiting for the reader many times leaks no listeners');
   t.equal(readFileSync(path.join(dir, 'index.html'), 'utf8'), '<h1>hi</h1>\n');
   t.equal(lstatSync(path.join(dir, 'bin/run')).mode & 0o111, 0o111, 'executable stays executable');
   t.equal(lstatSync(path.join(dir, 'index.html')).mode & 0o111, 0, 'a plain file is not executable');
   t.equal(readFileSync(path.join(dir, 'empty'), 'utf8'), '');
   t.equal(readFileSync(path.join(dir, '-dash "quoted" ünï cödé.txt'), 'utf8'), 'odd name\n');
   t.equal(readFileSync(path.join(dir, longName), 'utf8'), 'long path\n', 'a path longer than ustar allows');
-  t.ok(readFileSync(path.join(dir, 'big.bin')).equals(big), 'a 3 MiB file arrives intact');
+  t.ok(readFileSync(path.join(dir, 'big.bin')).equals(big), 'a 6 MiB file arrives intact');
   t.equal(readlinkSync(path.join(dir, 'link')), 'bin/run', 'a symlink stays a symlink');
   t.throws(() => lstatSync(path.join(dir, 'untouched.txt')), { code: 'ENOENT' }, 'only the entries asked for');
   t.equal(Math.round(lstatSync(path.join(dir, 'index.html')).mtimeMs / 1000), commitTime, "stamped with the commit's time");
