@@ -8,8 +8,8 @@ export interface FlipFacts {
   live: Colour | undefined;
   /** The revision last deployed (or activated) on each colour. */
   deployed: Partial<Record<Colour, string>>;
-  /** Who holds the target's lock, if anyone. */
-  busyWith: { holder: string; purpose: string } | undefined;
+  /** Who holds each colour's lock, if anyone. */
+  busy: Partial<Record<Colour, { holder: string; purpose: string }>>;
   hostUrls: Record<Colour, string>;
   publicUrl: string | undefined;
   healthPath: string;
@@ -39,10 +39,15 @@ export function planFlip(facts: FlipFacts): FlipPlan {
   if (!revision) {
     throw new UserError(`refused: nothing has been deployed to ${target}`, { hint: `deploy first: git push ${target} main` });
   }
-  if (facts.busyWith) {
-    throw new UserError(`refused: ${target} is busy with a ${facts.busyWith.purpose} by ${facts.busyWith.holder}`, {
-      hint: 'flip when it is done (`bluegreen status` shows locks)',
-    });
+  // A flip holds both colours: traffic leaves one (and may come back to it) and arrives at the other.
+  for (const colour of [target, otherColour(target)]) {
+    const holder = facts.busy[colour];
+    if (holder) {
+      const why = colour === target ? '' : ', and a flip moves traffic between both colours';
+      throw new UserError(`refused: ${colour} is busy with a ${holder.purpose} by ${holder.holder}${why}`, {
+        hint: 'flip when it is done (`bluegreen status` shows locks)',
+      });
+    }
   }
   if (!facts.publicUrl) {
     throw new UserError('refused: BLUEGREEN_PUBLIC_URL is not set, so the flip could not be verified through the production address', {

@@ -1,7 +1,7 @@
 import { checkHealth, readRevision } from '../adapters/http/checks.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { type FlipRecord, appendHistory, deployedRevision, readHistory } from '../adapters/state/history.js';
-import { acquireLock, readLock } from '../adapters/state/locks.js';
+import { type Lock, acquireLock, readLock } from '../adapters/state/locks.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
@@ -23,14 +23,19 @@ export type FlipOutcome = 'flipped' | 'already-live' | 'dry-run';
 
 /** Gathers the facts a flip is decided on: the provider's live colour, deployed revisions, locks. */
 export async function flipFacts(config: Config, provider: Provider, target: Colour) {
-  const [live, history, busy] = await Promise.all([provider.liveColour(), readHistory(config.dataDir), readLock(config.dataDir, target)]);
+  const [live, history, blue, green] = await Promise.all([
+    provider.liveColour(),
+    readHistory(config.dataDir),
+    readLock(config.dataDir, 'blue'),
+    readLock(config.dataDir, 'green'),
+  ]);
   const deployed: Partial<Record<Colour, string>> = {};
   for (const colour of COLOURS) deployed[colour] = deployedRevision(history, colour)?.revision;
   return {
     target,
     live,
     deployed,
-    busyWith: busy,
+    busy: { blue, green },
     hostUrls: { blue: config.hosts.blue.url, green: config.hosts.green.url },
     publicUrl: config.publicUrl,
     healthPath: config.healthPath,
@@ -56,7 +61,7 @@ export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
     throw new UserError(`flip cancelled; production unchanged (${plan.from ?? 'no colour'} is live)`);
   }
 
-  const lock = await acquireLock(config.dataDir, target, { holder: options.by, purpose: 'flip' }, { waitMs: 0 });
+  const locks = await lockBoth(config.dataDir, options.by);
   const started = Date.now();
   const phases: Record<string, number> = {};
   const record = (outcome: FlipRecord['outcome'], error?: string) =>
@@ -94,8 +99,20 @@ export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
     say(`${target} is live (${plan.revision.slice(0, 12)}), verified through ${config.publicUrl}, in ${formatSeconds(Date.now() - started)}`);
     return 'flipped';
   } finally {
-    await lock.release();
+    for (const lock of locks) await lock.release();
   }
+}
+
+/** Both colours' locks, always in the same order; none held if either is taken. */
+async function lockBoth(dataDir: string, by: string): Promise<Lock[]> {
+  const locks: Lock[] = [];
+  try {
+    for (const colour of COLOURS) locks.push(await acquireLock(dataDir, colour, { holder: by, purpose: 'flip' }, { waitMs: 0 }));
+  } catch (error) {
+    for (const lock of locks) await lock.release();
+    throw error;
+  }
+  return locks;
 }
 
 async function flipBack(

@@ -7,7 +7,7 @@ const facts = (over: Partial<FlipFacts> = {}): FlipFacts => ({
   target: 'green',
   live: 'blue',
   deployed: { blue: a, green: b },
-  busyWith: undefined,
+  busy: {},
   hostUrls: { blue: 'http://blue/', green: 'http://green/' },
   publicUrl: 'http://prod/',
   healthPath: '/health',
@@ -48,7 +48,11 @@ t.test('flipping to the live colour only verifies it', async (t) => {
 
 t.test('refusals', async (t) => {
   t.throws(() => planFlip(facts({ deployed: { blue: a } })), { message: 'refused: nothing has been deployed to green', hint: 'deploy first: git push green main' });
-  t.throws(() => planFlip(facts({ busyWith: { holder: 'alice', purpose: 'deploy' } })), { message: 'refused: green is busy with a deploy by alice' });
+  t.throws(() => planFlip(facts({ busy: { green: { holder: 'alice', purpose: 'deploy' } } })), { message: 'refused: green is busy with a deploy by alice' });
+  t.throws(() => planFlip(facts({ busy: { blue: { holder: 'bob', purpose: 'flip' } } })), {
+    message: 'refused: blue is busy with a flip by bob, and a flip moves traffic between both colours',
+    hint: 'flip when it is done (`bluegreen status` shows locks)',
+  });
   t.throws(() => planFlip(facts({ publicUrl: undefined })), { message: /BLUEGREEN_PUBLIC_URL is not set/, exitCode: 2 });
 });
 
