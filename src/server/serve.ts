@@ -123,5 +123,5 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
 /** In the embedded default a first user is created, so the newcomer can push at once. */
 export async function ensureFirstUser(config: Config): Promise<{ name: string; token: string } | undefined> {
   if (listUsers(config.dataDir).length > 0) return undefined;
-  return { name: 'admin', token: addUser(config.dataDir, 'admin') };
+  return { name: 'admin', token: await addUser(config.dataDir, 'admin') };
 }

@@ -34,7 +34,7 @@ interface Setup {
 async function setup(t: Test, handler?: ReceiveHandler, env: Record<string, string> = {}): Promise<Setup> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bg-gs-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const token = addUser(dataDir, 'alice');
+  const token = await addUser(dataDir, 'alice');
   const { config, errors } = parseConfig({ BLUEGREEN_DATA_DIR: dataDir, BLUEGREEN_LISTEN: '127.0.0.1:0', ...env }, dataDir);
   t.same(errors, []);
   const requests: ReceiveRequest[] = [];
@@ -349,12 +349,12 @@ t.test('a user added while the server runs can push; a removed one cannot', asyn
   const s = await setup(t);
   const work = workRepo(t);
   work.commit('v1');
-  const bobToken = addUser(s.dataDir, 'bob');
+  const bobToken = await addUser(s.dataDir, 'bob');
   const bobPush = await git(work.dir, ['push', s.remote('blue', 'bob', bobToken), 'main']);
   t.equal(bobPush.code, 0, bobPush.stderr);
   t.equal(s.requests[0]?.pusher, 'bob');
 
-  removeUser(s.dataDir, 'bob');
+  await removeUser(s.dataDir, 'bob');
   work.commit('v2');
   const refused = await git(work.dir, ['push', s.remote('blue', 'bob', bobToken), 'main']);
   t.not(refused.code, 0);

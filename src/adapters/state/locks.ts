@@ -1,9 +1,13 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Colour } from '../../core/colour.js';
+import { type Colour, isColour } from '../../core/colour.js';
 import { UserError } from '../../core/errors.js';
 
-/** Who holds a colour's lock: written into the lock file, shown to whoever waits. */
+/** What can be locked: a colour (deploys, flips, activations) or the users file (`bluegreen user add/remove`). */
+export type LockName = Colour | 'users';
+
+/** Who holds a lock: written into the lock file, shown to whoever waits. */
 export interface LockHolder {
   pid: number;
   holder: string;
@@ -15,7 +19,7 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-const lockPath = (dataDir: string, colour: Colour) => path.join(dataDir, 'locks', `${colour}.lock`);
+const lockPath = (dataDir: string, name: LockName) => path.join(dataDir, 'locks', `${name}.lock`);
 
 function processAlive(pid: number): boolean {
   try {
@@ -28,34 +32,42 @@ function processAlive(pid: number): boolean {
 
 /** The current holder of a colour's lock, or undefined; a lock whose process is gone does not count. */
 export async function readLock(dataDir: string, colour: Colour): Promise<LockHolder | undefined> {
+  const holder = await readHolder(lockPath(dataDir, colour));
+  return typeof holder === 'string' ? undefined : holder;
+}
+
+/** A lock file's live holder; 'free' when there is no file, 'stale' when its process is gone or it is unreadable. */
+async function readHolder(file: string): Promise<LockHolder | 'free' | 'stale'> {
   try {
-    const holder = JSON.parse(await readFile(lockPath(dataDir, colour), 'utf8')) as LockHolder;
-    return processAlive(holder.pid) ? holder : undefined;
-  } catch {
-    return undefined;
+    const holder = JSON.parse(await readFile(file, 'utf8')) as LockHolder;
+    return processAlive(holder.pid) ? holder : 'stale';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'free' : 'stale';
   }
 }
 
 /**
- * Takes the per-colour lock that deploys and flips share, waiting up to `waitMs` for another holder.
- * A lock file left by a process that died (killed server, killed hook) is taken over.
+ * Takes a lock — the per-colour one that deploys and flips share, or the users file's — waiting up to
+ * `waitMs` for another holder. A lock file left by a process that died (killed server, killed hook) is taken over.
  */
 export async function acquireLock(
   dataDir: string,
-  colour: Colour,
+  name: LockName,
   me: { holder: string; purpose: string },
   options: { waitMs: number; pollMs?: number; onWait?: (holder: LockHolder) => void },
 ): Promise<Lock> {
-  const file = lockPath(dataDir, colour);
+  const file = lockPath(dataDir, name);
   await mkdir(path.dirname(file), { recursive: true });
   const deadline = Date.now() + options.waitMs;
   let told = false;
   for (;;) {
+    // The holder is written to a file of our own first and then linked into place, which fails if the lock
+    // exists: whoever finds the lock file finds it whole, never empty (an empty one would look stale).
+    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const record: LockHolder = { pid: process.pid, ...me, since: new Date().toISOString() };
     try {
-      const handle = await open(file, 'wx', 0o600);
-      const record: LockHolder = { pid: process.pid, ...me, since: new Date().toISOString() };
-      await handle.writeFile(JSON.stringify(record));
-      await handle.close();
+      await writeFile(temp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+      await link(temp, file);
       let released = false;
       return {
         release: async () => {
@@ -66,10 +78,13 @@ export async function acquireLock(
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(temp).catch(() => {});
     }
-    const holder = await readLock(dataDir, colour);
-    if (!holder) {
-      // Stale (its process is gone) or half-written: remove it and try again.
+    const holder = await readHolder(file);
+    if (holder === 'free') continue; // released meanwhile: try again, removing nothing (it may be someone's new lock)
+    if (holder === 'stale') {
+      // Its process is gone, or the file is damaged: remove it and try again.
       await unlink(file).catch(() => {});
       continue;
     }
@@ -79,8 +94,8 @@ export async function acquireLock(
     }
     if (Date.now() >= deadline) {
       throw new UserError(
-        `${colour} is busy: ${holder.purpose} by ${holder.holder} since ${holder.since}; gave up after ${Math.round(options.waitMs / 1000)} s`,
-        { hint: 'try again when it is done (`bluegreen status` shows locks)' },
+        `${name} is busy: ${holder.purpose} by ${holder.holder} since ${holder.since}; gave up after ${Math.round(options.waitMs / 1000)} s`,
+        { hint: isColour(name) ? 'try again when it is done (`bluegreen status` shows locks)' : 'try again when it is done' },
       );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));

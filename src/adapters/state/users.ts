@@ -1,7 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../core/errors.js';
+import { acquireLock } from './locks.js';
 
 /** What users.json keeps per user: never the token itself. */
 export interface StoredUser {
@@ -99,20 +101,49 @@ function saveUsers(dataDir: string, users: Users): void {
   }
 }
 
-/** Adds a user and returns their new push token. The token is shown this once: only its hash is kept. */
-export function addUser(dataDir: string, name: string): string {
-  checkName(name);
-  const users = new Map(loadUsers(dataDir));
-  if (users.has(name)) {
-    throw new UserError(`user ${JSON.stringify(name)} already exists`, {
-      hint: `to give them a new token, run \`bluegreen user remove ${name}\` and add them again; ${LIST_HINT}`,
-    });
+/** How long a `user add`/`user remove` waits for another one to finish: each holds the lock for milliseconds. */
+const USERS_LOCK_WAIT_MS = 10_000;
+
+function whoAmI(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `pid ${process.pid}`;
   }
-  const token = randomBytes(32).toString('base64url');
-  const salt = randomBytes(16).toString('base64url');
-  users.set(name, { name, created: new Date().toISOString(), salt, hash: hashToken(salt, token).toString('base64url') });
-  saveUsers(dataDir, users);
-  return token;
+}
+
+/**
+ * Runs a read-modify-write of users.json under the users lock, so two `bluegreen user add` at once cannot
+ * lose one of the users (each would otherwise save the file it read, without the other's user).
+ */
+async function changeUsers<T>(dataDir: string, change: (users: Map<string, StoredUser>) => T): Promise<T> {
+  // Before the lock makes $DATA/locks: the data directory keeps its private mode.
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const lock = await acquireLock(dataDir, 'users', { holder: whoAmI(), purpose: 'user change' }, { waitMs: USERS_LOCK_WAIT_MS, pollMs: 20 });
+  try {
+    const users = new Map(loadUsers(dataDir));
+    const result = change(users);
+    saveUsers(dataDir, users);
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Adds a user and returns their new push token. The token is shown this once: only its hash is kept. */
+export async function addUser(dataDir: string, name: string): Promise<string> {
+  checkName(name);
+  return changeUsers(dataDir, (users) => {
+    if (users.has(name)) {
+      throw new UserError(`user ${JSON.stringify(name)} already exists`, {
+        hint: `to give them a new token, run \`bluegreen user remove ${name}\` and add them again; ${LIST_HINT}`,
+      });
+    }
+    const token = randomBytes(32).toString('base64url');
+    const salt = randomBytes(16).toString('base64url');
+    users.set(name, { name, created: new Date().toISOString(), salt, hash: hashToken(salt, token).toString('base64url') });
+    return token;
+  });
 }
 
 export function listUsers(dataDir: string): { name: string; created: string }[] {
@@ -121,12 +152,12 @@ export function listUsers(dataDir: string): { name: string; created: string }[] 
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function removeUser(dataDir: string, name: string): void {
-  const users = new Map(loadUsers(dataDir));
-  if (!users.delete(name)) {
-    throw new UserError(`there is no user ${JSON.stringify(name)}`, { hint: LIST_HINT });
-  }
-  saveUsers(dataDir, users);
+export async function removeUser(dataDir: string, name: string): Promise<void> {
+  await changeUsers(dataDir, (users) => {
+    if (!users.delete(name)) {
+      throw new UserError(`there is no user ${JSON.stringify(name)}`, { hint: LIST_HINT });
+    }
+  });
 }
 
 const DUMMY: StoredUser = { name: '', created: '', salt: 'AAAAAAAAAAAAAAAAAAAAAA', hash: 'A'.repeat(43) };

@@ -9,9 +9,9 @@ export function registerUser(program: Command, output: Output): void {
     .command('add')
     .description('add a user and print their token (shown only this once)')
     .argument('<name>', 'lower-case letters, digits, _ and -')
-    .action((name: string) => {
+    .action(async (name: string) => {
       const config = loadConfig();
-      const token = addUser(config.dataDir, name);
+      const token = await addUser(config.dataDir, name);
       output.out(`added ${name}; their token (shown only now, store it in a password manager):`);
       output.out(token);
       output.out(`git remote: http${config.tls ? 's' : ''}://${name}:${token}@${config.listen.host}:${config.listen.port}/blue.git`);
@@ -30,8 +30,8 @@ export function registerUser(program: Command, output: Output): void {
     .command('remove')
     .description('remove a user; their token stops working at once, also on a running server')
     .argument('<name>')
-    .action((name: string) => {
-      removeUser(loadConfig().dataDir, name);
+    .action(async (name: string) => {
+      await removeUser(loadConfig().dataDir, name);
       output.out(`removed ${name}`);
     });
 }

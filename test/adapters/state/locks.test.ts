@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -43,5 +43,51 @@ t.test('a lock left by a dead process does not block', async (t) => {
   t.equal(await readLock(dir, 'blue'), undefined);
   const lock = await acquireLock(dir, 'blue', { holder: 'me', purpose: 'deploy' }, { waitMs: 0 });
   t.match(await readLock(dir, 'blue'), { holder: 'me' });
+  await lock.release();
+});
+
+t.test('many holders at once: one at a time, never two', async (t) => {
+  const dir = dataDir(t);
+  let inside = 0;
+  let most = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      for (let round = 0; round < 3; round++) {
+        const lock = await acquireLock(dir, 'users', { holder: `h${i}`, purpose: 'test' }, { waitMs: 20_000, pollMs: 1 });
+        inside++;
+        most = Math.max(most, inside);
+        await new Promise((resolve) => setImmediate(resolve));
+        inside--;
+        done++;
+        await lock.release();
+      }
+    }),
+  );
+  t.equal(done, 60);
+  t.equal(most, 1, 'never two holders');
+  t.same(readdirSync(path.join(dir, 'locks')), [], 'no lock or temporary file is left');
+});
+
+t.test('the users lock: its own file, busy message without the colours hint', async (t) => {
+  const dir = dataDir(t);
+  const held = await acquireLock(dir, 'users', { holder: 'alice', purpose: 'user change' }, { waitMs: 0 });
+  t.equal(await readLock(dir, 'blue'), undefined, 'not a colour lock');
+  t.same(readdirSync(path.join(dir, 'locks')), ['users.lock']);
+  await t.rejects(acquireLock(dir, 'users', { holder: 'bob', purpose: 'user change' }, { waitMs: 0 }), {
+    name: 'UserError',
+    message: /^users is busy: user change by alice since .*; gave up after 0 s$/,
+    hint: 'try again when it is done',
+  });
+  await held.release();
+});
+
+t.test('an empty or damaged lock file is taken over', async (t) => {
+  const dir = dataDir(t);
+  mkdirSync(path.join(dir, 'locks'));
+  writeFileSync(path.join(dir, 'locks', 'green.lock'), '');
+  t.equal(await readLock(dir, 'green'), undefined);
+  const lock = await acquireLock(dir, 'green', { holder: 'me', purpose: 'deploy' }, { waitMs: 0 });
+  t.match(await readLock(dir, 'green'), { holder: 'me' });
   await lock.release();
 });
