@@ -33,7 +33,8 @@ export function inspectCommand(appRoot: string): Argv {
  *    by unlinking (never --overwrite, which would write through the link), so the base release is never
  *    modified; with no base, an empty directory;
  * 2. removes the NUL-separated paths in the first `removalsBytes` bytes of stdin, and directories left empty;
- * 3. extracts the rest of stdin, a tar stream (possibly several concatenated archives), when `withTar`.
+ * 3. extracts the rest of stdin, a tar stream, when `withTar` (--ignore-zeros: tar reads its input to the end,
+ *    so the sender never writes into a closed pipe).
  */
 export function stageCommand(appRoot: string, stagingDir: string, baseRelease: string | undefined, removalsBytes: number, withTar: boolean): Argv {
   return script(

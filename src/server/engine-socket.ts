@@ -20,16 +20,6 @@ import type { ReceiveHandler, ReceiveRequest } from './receive.js';
 
 export const HOOK_PROTOCOL = 'bluegreen-hook 2';
 
-/** A hook's request, as parsed from its lines. */
-export interface EngineHookRequest {
-  /** The hook's parent: the git-receive-pack process running the push. */
-  ppid: number;
-  repoDir: string;
-  updates: { oldrev: string; newrev: string; ref: string }[];
-  pushOptions: string[];
-  gitEnv: Record<string, string>;
-}
-
 export interface EngineSocketOptions {
   /** Server log (errors with details, refused hook requests). */
   log?: (line: string) => void;
@@ -63,7 +53,7 @@ const requestSchema = z.object({
 });
 
 /** The hook's lines (without `end`) as a request object, for the schema to judge. */
-export function parseHookLines(lines: readonly string[]): Record<string, unknown> {
+function parseHookLines(lines: readonly string[]): Record<string, unknown> {
   if (lines[0] !== HOOK_PROTOCOL) throw new UserError(`the hook does not speak this server's protocol (expected "${HOOK_PROTOCOL}")`);
   const request = { ppid: '', repoDir: '', updates: [] as unknown[], pushOptions: [] as string[], gitEnv: {} as Record<string, string> };
   for (const line of lines.slice(1)) {
@@ -208,7 +198,7 @@ export async function startEngineSocket(
       const issue = parsed.error.issues[0];
       throw new UserError(`the hook sent a bad request (${issue ? `${issue.path.join('.') || 'request'}: ${issue.message}` : 'invalid'})`);
     }
-    const hook: EngineHookRequest = parsed.data;
+    const hook = parsed.data;
     const name = path.basename(hook.repoDir);
     const colour = name.replace(/\.git$/, '');
     if (!name.endsWith('.git') || !isColour(colour) || (reposDir !== undefined && realpathOr(hook.repoDir) !== path.join(reposDir, name))) {

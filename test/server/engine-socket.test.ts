@@ -38,7 +38,7 @@ interface HookRun {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** Runs the compiled hook as git would: in the repository, ref updates on stdin. */
+/** Runs the hook as git would: in the repository, ref updates on stdin. */
 function runHook(cwd: string, env: Record<string, string>, input: string | number = `${ZERO} ${A} refs/heads/main\n`): HookRun {
   const base: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!/^(GIT_|BLUEGREEN_)/.test(key)) base[key] = value;

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { SYMLINK_MODE, type TreeEntry } from '../../core/tree-changes.js';
+import { drained } from '../streams/drained.js';
 import { type GitPlace, catFile } from './cat-file.js';
 
 /**
@@ -32,17 +33,7 @@ export function blobTar(git: GitPlace, revision: string, entries: readonly TreeE
       });
       done.catch(() => {}); // awaited below; a failure meanwhile must not count as unhandled
       // Backpressure: wait for the archive's reader when the entry's buffer is full (or the archive is gone).
-      const drained = () =>
-        new Promise<void>((resolve) => {
-          const go = () => {
-            sink.off('drain', go);
-            sink.off('close', go);
-            resolve();
-          };
-          sink.on('drain', go);
-          sink.on('close', go);
-        });
-      await objects.body(size, (chunk) => (sink.write(chunk) ? undefined : drained()));
+      await objects.body(size, (chunk) => (sink.write(chunk) ? undefined : drained(sink)));
       sink.end();
       await done;
     }

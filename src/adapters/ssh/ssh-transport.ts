@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import { UserError } from '../../core/errors.js';
+import { drained } from '../streams/drained.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
 import { shellQuote } from '../transport/shell-quote.js';
 import { checkHostKey, fingerprint, hostKeyName, keyType, knownKeyTypes } from './known-hosts.js';
@@ -435,17 +436,6 @@ export class SshTransport implements Transport {
       channel.stderr.once('end', onStderrDone);
       channel.stderr.once('close', onStderrDone);
 
-      const waitDrain = () =>
-        new Promise<void>((resume) => {
-          const done = () => {
-            channel.off('drain', done);
-            channel.off('close', done);
-            resume();
-          };
-          channel.on('drain', done);
-          channel.on('close', done);
-        });
-
       const feed = async () => {
         const input = options.stdin;
         if (input !== undefined) {
@@ -455,7 +445,7 @@ export class SshTransport implements Transport {
             if (channelClosed || finished) break;
             const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
             bytesSent += buffer.length;
-            if (!channel.write(buffer) && !channelClosed) await waitDrain();
+            if (!channel.write(buffer) && !channelClosed) await drained(channel);
           }
         }
         if (inputState.error !== undefined) throw inputState.error;
