@@ -1,6 +1,6 @@
 /**
  * The deploy engine's phases without git push or the hook around it: `node dist/bench/phases.js [FILES] [BYTES]`
- * runs src/deploy/run-deploy.ts's runDeploy directly (warm ssh2 transport, the site's own repository) for a
+ * runs one host's deploy target (src/deploy/targets/posix-releases.ts) directly (warm ssh2 transport, the site's own repository) for a
  * full deploy and several one-file changes, printing each deploy's phase times; then times the pieces a push
  * adds around it (start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
  */
@@ -9,7 +9,8 @@ import path from 'node:path';
 import { hookScriptPath, PERL } from '../src/adapters/git/repos.js';
 import { RevisionReader } from '../src/adapters/git/revisions.js';
 import { SshTransport } from '../src/adapters/ssh/ssh-transport.js';
-import { runDeploy } from '../src/deploy/run-deploy.js';
+import { freshReleaseId } from '../src/core/deploy-plan.js';
+import { PosixReleasesTarget } from '../src/deploy/targets/posix-releases.js';
 import { Teardown, emptyDir, startBench } from './env.js';
 import { summarize } from './measure.js';
 import { run } from './proc.js';
@@ -35,12 +36,21 @@ async function main(): Promise<void> {
     const appRoot = bench.hosts.appRoots.blue;
     await emptyDir(appRoot);
     const reader = new RevisionReader(path.join(site.dir, '.git'));
+    const target = new PosixReleasesTarget(transport, appRoot, 'blue');
     const deploy = async (label: string) => {
       const revision = site.git('rev-parse', 'HEAD').trim();
-      const result = await runDeploy({ colour: 'blue', revision, appRoot, keepReleases: 5, transport, reader, say: () => {} });
+      const t0 = performance.now();
+      const inspectStart = performance.now();
+      const state = await target.inspect();
+      const inspectMs = performance.now() - inspectStart;
+      const release = freshReleaseId(new Date(), revision, state.releases);
+      const prepared = await target.prepare({ colour: 'blue', revision, release, state, reader, keepReleases: 5, say: () => {} });
+      await prepared.commit();
+      const durationMs = Math.round(performance.now() - t0);
       // As the server does after answering the push.
-      await result.prepareNext();
-      await result.deletePruned();
+      prepared.finish((line) => console.error(line));
+      await target.idle();
+      const result = { durationMs, phases: { inspect: Math.round(inspectMs), ...prepared.phases } };
       const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${label}: ${result.durationMs} ms (${phases})`);
       return result;
@@ -63,7 +73,7 @@ async function main(): Promise<void> {
       await transport.exec(['true']);
       pieces['exec true (warm ssh2)']?.push(performance.now() - t0);
       // The hook with no engine socket: start-up, read stdin, fail to connect, exit.
-      const hook = await run(PERL, [hookScriptPath()], {
+      const hook = await run(PERL, [hookScriptPath(), 'pre-receive'], {
         env: { ...process.env, BLUEGREEN_ENGINE_SOCKET: '/nonexistent/engine.sock', GIT_DIR: '/nonexistent' },
         input: '',
         allowFail: true,

@@ -42,6 +42,8 @@ export interface Config {
   sshKeyPath: string;
   knownHostsPath: string;
   keepReleases: number;
+  /** How many hosts a deploy works on at once (BLUEGREEN_PARALLEL). */
+  parallel: number;
   /** How long a push or flip waits for another deploy to the same colour. */
   lockWaitMs: number;
   publicUrl: string | undefined;
@@ -178,6 +180,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   }
   const appRoot = read('BLUEGREEN_APP_ROOT', absolutePathSchema, '/var/www/app').replace(/\/+$/, '') || '/';
   const keepReleases = read('BLUEGREEN_KEEP_RELEASES', positiveIntSchema, 5);
+  const parallel = read('BLUEGREEN_PARALLEL', positiveIntSchema, 10);
   const lockWaitSeconds = read(
     'BLUEGREEN_LOCK_WAIT',
     z.string().regex(/^\d+$/, 'expected a whole number of seconds').transform(Number).refine((n) => n <= 3600, 'expected at most 3600 seconds'),
@@ -294,6 +297,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
       sshKeyPath: path.resolve(cwd, env.BLUEGREEN_SSH_KEY || path.join(dataDir, 'id_ed25519')),
       knownHostsPath: path.resolve(cwd, env.BLUEGREEN_KNOWN_HOSTS || path.join(dataDir, 'known_hosts')),
       keepReleases,
+      parallel,
       lockWaitMs: lockWaitSeconds * 1000,
       publicUrl: productionUrl,
       healthPath,

@@ -1,13 +1,14 @@
 import type { Colour } from './colour.js';
 import { releaseId, releaseTime } from './release-id.js';
-import { type Argv, type HostState, finalizeCommand, prepareNextCommand, pruneCommand, stageCommand } from './remote-commands.js';
-import type { TreeChange, TreeEntry } from './tree-changes.js';
+import { type Argv, type HostState, discardCommand, finalizeCommand, prepareNextCommand, pruneCommand, revertCommand, stageCommand } from './remote-commands.js';
+import { type TreeChange, type TreeEntry, fileChanges } from './tree-changes.js';
 
 export interface DeployInput {
   colour: Colour;
   appRoot: string;
   revision: string;
-  now: Date;
+  /** The release id, the same on every host of the colour (see `freshReleaseId`). */
+  release: string;
   keepReleases: number;
   host: HostState;
   /**
@@ -28,12 +29,19 @@ export interface DeployPlan {
   counts: { added: number; changed: number; removed: number };
   /** Files whose content is sent. */
   send: TreeEntry[];
-  /** NUL-separated paths to remove from the staged copy: the start of the stage step's stdin. */
+  /**
+   * The start of the stage step's stdin: NUL-separated paths to remove from the staged copy, then their parent
+   * directories (deepest first), removed when left empty.
+   */
   removals: Buffer;
   /** Builds the release: stdin is `removals`, then the tar stream of `send` (when there is anything to send). */
   stage: Argv;
+  /** Removes what `stage` made, for a deploy that does not switch. */
+  discard: Argv;
   /** Writes REVISION and switches `current` to the release. */
   finalize: Argv;
+  /** After `finalize`, for a switch that did not stand: `current` back where it was, the release removed. */
+  revert: Argv;
   /** Releases deleted after the switch, oldest first. */
   prune: string[];
   /** Off the push's clock: clears stale copies and prepares the next deploy's copy of the new release. */
@@ -46,7 +54,7 @@ export interface DeployPlan {
  * Names sort in deploy order: a release made in the same second as the newest one on the host (or while
  * the host's newest is stamped ahead of our clock) is stamped one second after that newest one.
  */
-function freshReleaseId(now: Date, revision: string, existing: readonly string[]): string {
+export function freshReleaseId(now: Date, revision: string, existing: readonly string[]): string {
   const newestTime = [...existing].sort().map(releaseTime).at(-1);
   const newestMs = newestTime === undefined ? -Infinity : Date.parse(newestTime);
   // Release ids have whole seconds: compare at that grain.
@@ -65,12 +73,23 @@ export function releasesToPrune(releases: readonly string[], keep: number, prote
   return sorted.slice(0, excess).filter((id) => !protect.includes(id));
 }
 
+/** Every ancestor directory of `paths`, deepest first (a parent is tried only after its children). */
+function parentDirectories(paths: readonly string[]): string[] {
+  const directories = new Set<string>();
+  for (const p of paths) {
+    for (let at = p.lastIndexOf('/'); at > 0; at = p.lastIndexOf('/', at - 1)) directories.add(p.slice(0, at));
+  }
+  return [...directories].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1));
+}
+
+const nulList = (paths: readonly string[]) => Buffer.from(paths.map((p) => `${p}\0`).join(''));
+
 /** Decides how to bring a host from its current release to `revision`. Pure. */
 export function planDeploy(input: DeployInput): DeployPlan {
-  const release = freshReleaseId(input.now, input.revision, input.host.releases);
+  const { release } = input;
   const staging = `releases/.staging-${release}`;
   const incremental = input.changes !== undefined && input.host.current !== undefined;
-  const changes = incremental ? (input.changes ?? []) : [];
+  const changes = incremental ? fileChanges(input.changes ?? []) : [];
   const send = incremental
     ? changes.flatMap((c) => (c.mode !== undefined && c.blob !== undefined ? [{ path: c.path, mode: c.mode, blob: c.blob }] : []))
     : [...input.tree];
@@ -83,7 +102,8 @@ export function planDeploy(input: DeployInput): DeployPlan {
         removed: changes.filter((c) => c.status === 'deleted').length,
       }
     : { added: input.tree.length, changed: 0, removed: 0 };
-  const removals = Buffer.from(removed.map((p) => `${p}\0`).join(''));
+  const removedFiles = nulList(removed);
+  const removedDirectories = nulList(parentDirectories(removed));
   const prune = releasesToPrune([...input.host.releases, release], input.keepReleases, [release, input.host.current]);
   return {
     colour: input.colour,
@@ -92,9 +112,17 @@ export function planDeploy(input: DeployInput): DeployPlan {
     base: incremental ? input.host.current : undefined,
     counts,
     send,
-    removals,
-    stage: stageCommand(input.appRoot, staging, incremental ? input.host.current : undefined, removals.length, send.length > 0),
+    removals: Buffer.concat([removedFiles, removedDirectories]),
+    stage: stageCommand(
+      input.appRoot,
+      staging,
+      incremental ? input.host.current : undefined,
+      { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length },
+      send.length > 0,
+    ),
+    discard: discardCommand(input.appRoot, staging),
     finalize: finalizeCommand(input.appRoot, staging, release, input.revision),
+    revert: revertCommand(input.appRoot, release, input.host.current),
     prune,
     prepareNext: prepareNextCommand(input.appRoot, release),
     deletePruned: pruneCommand(input.appRoot, prune),

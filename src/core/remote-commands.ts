@@ -32,11 +32,18 @@ export function inspectCommand(appRoot: string): Argv {
  *    one now: a hard-linked copy shares every file with the base until it is replaced, and GNU tar replaces
  *    by unlinking (never --overwrite, which would write through the link), so the base release is never
  *    modified; with no base, an empty directory;
- * 2. removes the NUL-separated paths in the first `removalsBytes` bytes of stdin, and directories left empty;
+ * 2. removes the NUL-separated paths in the first `removalBytes` bytes of stdin, then the NUL-separated
+ *    directories in the next `directoryBytes` bytes when they are left empty (deepest first), one process each;
  * 3. extracts the rest of stdin, a tar stream, when `withTar` (--ignore-zeros: tar reads its input to the end,
  *    so the sender never writes into a closed pipe).
  */
-export function stageCommand(appRoot: string, stagingDir: string, baseRelease: string | undefined, removalsBytes: number, withTar: boolean): Argv {
+export function stageCommand(
+  appRoot: string,
+  stagingDir: string,
+  baseRelease: string | undefined,
+  removal: { removalBytes: number; directoryBytes: number },
+  withTar: boolean,
+): Argv {
   return script(
     [
       'set -e',
@@ -48,14 +55,59 @@ export function stageCommand(appRoot: string, stagingDir: string, baseRelease: s
       'else mkdir "$2"; fi',
       'cd "$2"',
       // head reads exactly that many bytes; xargs hands the paths over as arguments, so any byte but NUL survives.
-      'if [ "$4" -gt 0 ]; then head -c "$4" | xargs -0 sh -c \'for p; do rm -f -- "$p"; case "$p" in */*) rmdir -p --ignore-fail-on-non-empty -- "${p%/*}" 2>/dev/null || true;; esac; done\' sh; fi',
-      'if [ "$5" = 1 ]; then tar -x --ignore-zeros --no-same-owner -f -; fi',
+      'if [ "$4" -gt 0 ]; then head -c "$4" | xargs -0 rm -f --; fi',
+      'if [ "$5" -gt 0 ]; then head -c "$5" | xargs -0 rmdir --ignore-fail-on-non-empty -- 2>/dev/null || true; fi',
+      'if [ "$6" = 1 ]; then tar -x --ignore-zeros --no-same-owner -f -; fi',
     ].join('\n'),
     appRoot,
     stagingDir,
     baseRelease ?? '',
-    String(removalsBytes),
+    String(removal.removalBytes),
+    String(removal.directoryBytes),
     withTar ? '1' : '0',
+  );
+}
+
+/** Removes a deploy's staging directory (a deploy that failed or was abandoned before its switch). */
+export function discardCommand(appRoot: string, stagingDir: string): Argv {
+  if (!/^releases\/\.staging-\d{14}-[0-9a-f]{12}$/.test(stagingDir)) throw new Error(`bad staging directory ${stagingDir}`);
+  return script(['cd "$1" 2>/dev/null || exit 0', 'rm -rf -- "$2"'].join('\n'), appRoot, stagingDir);
+}
+
+/**
+ * Undoes a switch that did not stand: `current` back to `previous` (or no `current` at all on a first deploy),
+ * and the release removed, so nothing on the host claims a deploy that was refused.
+ */
+export function revertCommand(appRoot: string, release: string, previous: string | undefined): Argv {
+  if (!isReleaseId(release) || (previous !== undefined && !isReleaseId(previous))) throw new Error(`bad release ${release} or ${previous}`);
+  return script(
+    [
+      'set -e',
+      'cd "$1"',
+      'if [ -n "$3" ]; then rm -f ".current-$3"; ln -s "releases/$3" ".current-$3"; mv -T ".current-$3" current',
+      'elif [ "$(readlink current 2>/dev/null)" = "releases/$2" ]; then rm -f current; fi',
+      'rm -rf -- "releases/$2"',
+    ].join('\n'),
+    appRoot,
+    release,
+    previous ?? '',
+  );
+}
+
+/**
+ * What fills the app root's filesystem, for a deploy that found the disk full: `df` of the filesystem, then
+ * `du` of each entry of releases/ (kibibytes). Changes nothing.
+ */
+export function diskUsageCommand(appRoot: string): Argv {
+  return script(
+    [
+      'df -Pk "$1" | tail -n 1 | awk \'{ print "filesystem", $2, $3, $4 }\'',
+      'cd "$1/releases" 2>/dev/null || exit 0',
+      // One du for all: a file hard-linked into several releases counts once, in the oldest.
+      'du -sk -- * .staging-* .next-* 2>/dev/null | awk \'{ print "entry", $1, $2 }\'',
+      'exit 0',
+    ].join('\n'),
+    appRoot,
   );
 }
 

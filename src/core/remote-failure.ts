@@ -1,10 +1,17 @@
 import { UserError } from './errors.js';
 
+const DISK_FULL = /No space left on device|Disk quota exceeded|Wrote only \d+ of \d+ bytes/i;
+
+/** Whether a host's error output (or a message quoting it) says the disk is full. */
+export function isDiskFull(text: string): boolean {
+  return DISK_FULL.test(text);
+}
+
 /** Turns a failed host command into one clear line naming the cause. Pure: reads only what it is given. */
 export function remoteFailure(step: string, where: string, appRoot: string, result: { code: number; stderr: string }): UserError {
   const stderr = result.stderr.trim();
   // GNU tar reports a full disk as a short write ("Wrote only N of M bytes").
-  if (/No space left on device|Disk quota exceeded|Wrote only \d+ of \d+ bytes/i.test(stderr)) {
+  if (isDiskFull(stderr)) {
     return new UserError(`${step} failed on ${where}: the disk is full (${firstLine(stderr)})`, {
       hint: `free space on the host, e.g. remove old releases under ${appRoot}/releases`,
     });

@@ -2,8 +2,10 @@
 export interface TreeChange {
   status: 'added' | 'modified' | 'deleted' | 'type-changed';
   path: string;
-  /** Git mode of the new entry (`100644`, `100755`, `120000`), or undefined when deleted. */
+  /** Git mode of the new entry (`100644`, `100755`, `120000`, `160000`), or undefined when deleted. */
   mode: string | undefined;
+  /** Git mode of the old entry, or undefined when added. */
+  oldMode?: string | undefined;
   /** Blob id of the new entry, or undefined when deleted. */
   blob: string | undefined;
 }
@@ -18,11 +20,12 @@ export function parseRawDiff(output: string): TreeChange[] {
     const meta = fields[i] ?? '';
     const path = fields[i + 1] ?? '';
     // ":100644 100755 <old> <new> M"
-    const [, newMode, , newBlob, letter] = meta.replace(/^\n?:/, '').split(' ');
+    const [oldMode, newMode, , newBlob, letter] = meta.replace(/^\n?:/, '').split(' ');
     const status = STATUS[letter ?? ''];
     if (!status) throw new Error(`unexpected git diff entry: ${JSON.stringify(meta)}`);
     const deleted = status === 'deleted';
-    changes.push({ status, path, mode: deleted ? undefined : newMode, blob: deleted ? undefined : newBlob });
+    const added = status === 'added';
+    changes.push({ status, path, mode: deleted ? undefined : newMode, oldMode: added ? undefined : oldMode, blob: deleted ? undefined : newBlob });
   }
   return changes;
 }
@@ -48,3 +51,19 @@ export function parseLsTree(output: string): TreeEntry[] {
 
 export const SYMLINK_MODE = '120000';
 export const SUBMODULE_MODE = '160000';
+
+/**
+ * The changes as they concern the files of a release. A submodule is not deployable content (a full deploy
+ * has nothing at its path), so a file that became a submodule is removed and a submodule that became a file
+ * is added; changes between submodules are nothing.
+ */
+export function fileChanges(changes: readonly TreeChange[]): TreeChange[] {
+  return changes.flatMap((change): TreeChange[] => {
+    const wasSubmodule = change.oldMode === SUBMODULE_MODE;
+    const isSubmodule = change.mode === SUBMODULE_MODE;
+    if (!wasSubmodule && !isSubmodule) return [change];
+    if (wasSubmodule && (isSubmodule || change.status === 'deleted')) return [];
+    if (isSubmodule) return change.status === 'added' ? [] : [{ status: 'deleted', path: change.path, mode: undefined, oldMode: change.oldMode, blob: undefined }];
+    return [{ ...change, status: 'added', oldMode: undefined }];
+  });
+}

@@ -5,8 +5,8 @@
  * and `hint: HINT` lines.
  *
  * Wire format, one line each (values hold no newline):
- *   request:  `bluegreen-hook 2`, `ppid PID`, `repo DIR`, `env NAME VALUE`*, `option VALUE`*,
- *             `update OLDREV NEWREV REF`+, `end`
+ *   request:  `bluegreen-hook 3`, `hook pre-receive|post-receive|reference-transaction STATE`, `ppid PID`,
+ *             `repo DIR`, `env NAME VALUE`*, `option VALUE`*, `update OLDREV NEWREV REF`+, `end`
  *   answer:   `say TEXT`* then exactly one `done accepted` or `done refused`.
  * Output text only ever follows `say `, so it can never be mistaken for the verdict.
  */
@@ -16,9 +16,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { isColour } from '../core/colour.js';
 import { UserError } from '../core/errors.js';
-import type { ReceiveHandler, ReceiveRequest } from './receive.js';
+import type { HookCall, PushHandler, PushRequest } from '../deploy/push-handler.js';
 
-export const HOOK_PROTOCOL = 'bluegreen-hook 2';
+export const HOOK_PROTOCOL = 'bluegreen-hook 3';
 
 export interface EngineSocketOptions {
   /** Server log (errors with details, refused hook requests). */
@@ -39,6 +39,13 @@ const refName = z
   .regex(/^refs\/[^\x00-\x20\x7f~^:?*[\\]+$/, 'expected a ref name under refs/')
   .refine((ref) => !/(^|\/)\.|\.\.|@\{|\/\/|\/$|\.lock(\/|$)|\.$/.test(ref), 'expected a valid ref name');
 const requestSchema = z.object({
+  hook: z.union([
+    z.literal('pre-receive'),
+    z.literal('post-receive'),
+    z.literal('reference-transaction prepared'),
+    z.literal('reference-transaction committed'),
+    z.literal('reference-transaction aborted'),
+  ]),
   ppid: z.coerce.number().int().positive(),
   repoDir: z.string().refine((dir) => path.isAbsolute(dir), 'expected an absolute path'),
   updates: z.array(z.object({ oldrev: sha, newrev: sha, ref: refName })).min(1).max(1000),
@@ -55,12 +62,13 @@ const requestSchema = z.object({
 /** The hook's lines (without `end`) as a request object, for the schema to judge. */
 function parseHookLines(lines: readonly string[]): Record<string, unknown> {
   if (lines[0] !== HOOK_PROTOCOL) throw new UserError(`the hook does not speak this server's protocol (expected "${HOOK_PROTOCOL}")`);
-  const request = { ppid: '', repoDir: '', updates: [] as unknown[], pushOptions: [] as string[], gitEnv: {} as Record<string, string> };
+  const request = { hook: '', ppid: '', repoDir: '', updates: [] as unknown[], pushOptions: [] as string[], gitEnv: {} as Record<string, string> };
   for (const line of lines.slice(1)) {
     const space = line.indexOf(' ');
     const field = space < 0 ? line : line.slice(0, space);
     const value = space < 0 ? '' : line.slice(space + 1);
-    if (field === 'ppid') request.ppid = value;
+    if (field === 'hook') request.hook = value;
+    else if (field === 'ppid') request.ppid = value;
     else if (field === 'repo') request.repoDir = value;
     else if (field === 'option') request.pushOptions.push(value);
     else if (field === 'update') {
@@ -104,7 +112,7 @@ function socketAnswers(socketPath: string): Promise<boolean> {
 export async function startEngineSocket(
   socketPath: string,
   resolvePusher: (receivePackPid: number) => string | undefined,
-  handler: ReceiveHandler,
+  handler: PushHandler,
   options: EngineSocketOptions = {},
 ): Promise<EngineSocket> {
   const log = options.log ?? (() => {});
@@ -165,7 +173,7 @@ export async function startEngineSocket(
       socket.end();
     };
 
-    let request: ReceiveRequest;
+    let request: PushRequest;
     try {
       request = validate(lines);
     } catch (error) {
@@ -192,7 +200,7 @@ export async function startEngineSocket(
     }
   }
 
-  function validate(lines: readonly string[]): ReceiveRequest {
+  function validate(lines: readonly string[]): PushRequest {
     const parsed = requestSchema.safeParse(parseHookLines(lines));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -210,14 +218,14 @@ export async function startEngineSocket(
     }
     const gitEnv: Record<string, string> = {};
     for (const [key, value] of Object.entries(hook.gitEnv)) if (value !== undefined) gitEnv[key] = value;
-    return {
-      colour,
-      updates: hook.updates,
-      pushOptions: hook.pushOptions,
-      pusher,
-      gitEnv,
-      repoDir: hook.repoDir,
-    };
+    const [hookName, state] = hook.hook.split(' ');
+    const call: HookCall =
+      hookName === 'pre-receive'
+        ? { hook: 'pre-receive', updates: hook.updates, pushOptions: hook.pushOptions, gitEnv }
+        : hookName === 'post-receive'
+          ? { hook: 'post-receive', updates: hook.updates }
+          : { hook: 'reference-transaction', state: state as 'prepared' | 'committed' | 'aborted', updates: hook.updates };
+    return { colour, pusher, repoDir: hook.repoDir, receivePackPid: hook.ppid, call };
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -19,11 +19,11 @@ import { createUsersReader, USER_NAME_PATTERN, verifyUser } from '../adapters/st
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { startEngineSocket } from './engine-socket.js';
-import type { ReceiveHandler } from './receive.js';
+import type { PushHandler } from '../deploy/push-handler.js';
 
 export interface GitServerOptions {
   config: Config;
-  handler: ReceiveHandler;
+  handler: PushHandler;
   log: (line: string) => void;
 }
 

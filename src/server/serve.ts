@@ -4,10 +4,14 @@ import { startLocalRouter } from '../adapters/providers/local-router.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { addUser, listUsers } from '../adapters/state/users.js';
 import { createTransport } from '../adapters/transport/create-transport.js';
-import type { Transport } from '../adapters/transport/transport.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config, HostTarget } from '../core/config.js';
+import { removePushLeftovers, repoPath } from '../adapters/git/repos.js';
 import { createDeployEngine } from '../deploy/deploy-engine.js';
+import { reconcileColour } from '../deploy/reconcile.js';
+import { createPushHandler } from '../deploy/push-handler.js';
+import { PosixReleasesTarget } from '../deploy/targets/posix-releases.js';
+import type { DeployTarget } from '../deploy/targets/target.js';
 import { watchConfig } from './config-watcher.js';
 import { startGitServer } from './git-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
@@ -42,15 +46,16 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   let config = initial;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const transports = new Map<Colour, Transport>();
-  // Created on first use (an unreadable key fails that push, and the next push tries again).
-  const transportFor = (colour: Colour): Transport => {
-    let transport = transports.get(colour);
-    if (!transport) {
-      transport = createTransport(config.hosts[colour], config);
-      transports.set(colour, transport);
+  const targets = new Map<Colour, DeployTarget[]>();
+  // Created on first use, each with its warm connection (an unreadable key fails that push, and the next push tries again).
+  const targetsFor = (colour: Colour): DeployTarget[] => {
+    let list = targets.get(colour);
+    if (!list) {
+      const host = config.hosts[colour];
+      list = [new PosixReleasesTarget(createTransport(host, config), host.appRoot, colour)];
+      targets.set(colour, list);
     }
-    return transport;
+    return list;
   };
   let provider: Provider = createProvider(config);
 
@@ -74,13 +79,29 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
         })
       : undefined;
 
+  // A server killed mid-push leaves quarantined objects, and may leave a colour's hosts ahead of its main.
+  const leftovers = removePushLeftovers(config.dataDir);
+  if (leftovers.length > 0) options.log(`removed ${leftovers.length} leftover${leftovers.length === 1 ? '' : 's'} of interrupted pushes from the repositories`);
+  // In the background: a host that does not answer must not hold up the start (a push waits for the lock).
+  const reconciled = Promise.all(COLOURS.map((colour) =>
+    reconcileColour({
+      colour,
+      dataDir: config.dataDir,
+      repoDir: repoPath(config.dataDir, colour),
+      targets: targetsFor(colour),
+      parallel: config.parallel,
+      lockWaitMs: config.lockWaitMs,
+      log: options.log,
+    }).catch((error: unknown) => options.log(`reconcile ${colour}: ${error instanceof Error ? error.message : String(error)}`)),
+  ));
+
   const engine = createDeployEngine({
     config: () => config,
-    transport: transportFor,
+    targets: targetsFor,
     liveColour: () => provider.liveColour(),
     log: options.log,
   });
-  const git = await startGitServer({ config, handler: engine.handler, log: options.log });
+  const git = await startGitServer({ config, handler: createPushHandler(engine, { log: options.log }), log: options.log });
 
   const watcher = watchConfig({
     baseEnv: options.baseEnv,
@@ -88,9 +109,9 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     onChange: async (next) => {
       for (const colour of COLOURS) {
         if (JSON.stringify(next.hosts[colour]) !== JSON.stringify(config.hosts[colour]) || next.sshKeyPath !== config.sshKeyPath) {
-          const old = transports.get(colour);
-          transports.delete(colour);
-          old?.close().catch(() => {});
+          const old = targets.get(colour) ?? [];
+          targets.delete(colour);
+          for (const target of old) target.close().catch(() => {});
         }
       }
       if (JSON.stringify(next.provider) !== JSON.stringify(config.provider)) {
@@ -111,11 +132,12 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     close: async () => {
       await watcher.close();
       await git.close();
+      await reconciled;
       await engine.idle();
       await router?.close();
       await Promise.all(staticHosts.map((h) => h.close()));
       await provider.close();
-      for (const transport of transports.values()) await transport.close().catch(() => {});
+      for (const list of targets.values()) for (const target of list) await target.close().catch(() => {});
     },
   };
 }

@@ -14,10 +14,13 @@ export function repoPath(dataDir: string, colour: Colour): string {
   return path.join(reposDir(dataDir), `${colour}.git`);
 }
 
-/** The hook program of this install, hooks/pre-receive.pl (this module runs from src/ or from dist/src/). */
+/** The hook program of this install, hooks/git-hook.pl (this module runs from src/ or from dist/src/). */
 export function hookScriptPath(): string {
-  return path.join(packageRoot(), 'hooks', 'pre-receive.pl');
+  return path.join(packageRoot(), 'hooks', 'git-hook.pl');
 }
+
+/** The git hooks that hand a push to the deploy engine (see src/deploy/push-handler.ts). */
+export const GIT_HOOKS = ['pre-receive', 'reference-transaction', 'post-receive'] as const;
 
 /** The hook's interpreter: perl-base is Essential on Debian and Ubuntu, always at this path. */
 export const PERL = '/usr/bin/perl';
@@ -27,9 +30,12 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The hooks/pre-receive script: `exec` so the hook process's parent is git-receive-pack itself. */
-export function preReceiveScript(hookCommand: readonly string[]): string {
-  return `#!/bin/sh\n# Written by bluegreen at every start; edits are lost.\nexec ${hookCommand.map(shellQuote).join(' ')}\n`;
+/**
+ * A hooks/NAME script: runs `hookCommand NAME "$@"`, by `exec` so the hook process's parent is git-receive-pack
+ * itself.
+ */
+export function hookScript(hookCommand: readonly string[], name: (typeof GIT_HOOKS)[number]): string {
+  return `#!/bin/sh\n# Written by bluegreen at every start; edits are lost.\nexec ${[...hookCommand, name].map(shellQuote).join(' ')} "$@"\n`;
 }
 
 function git(args: string[], cwd?: string): void {
@@ -38,7 +44,7 @@ function git(args: string[], cwd?: string): void {
 
 /**
  * Creates `$DATA/repos/blue.git` and `green.git` as bare repositories (default branch main) if missing, sets
- * the receive options the deploy flow relies on, and (re)writes each `hooks/pre-receive` to exec
+ * the receive options the deploy flow relies on, and (re)writes each repository's hooks (GIT_HOOKS) to exec
  * `hookCommand` (by default perl and this install's hook). Idempotent; touches nothing else.
  */
 export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [PERL, hookScriptPath()]): Record<Colour, string> {
@@ -58,12 +64,42 @@ export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [P
     // Reject malformed objects, including trees with `..`, `.git` or other unsafe paths.
     git(['config', 'receive.fsckObjects', 'true'], dir);
     fs.mkdirSync(path.join(dir, 'hooks'), { recursive: true });
-    const hook = path.join(dir, 'hooks', 'pre-receive');
-    const temp = `${hook}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, preReceiveScript(hookCommand), { mode: 0o755 });
-    fs.chmodSync(temp, 0o755);
-    fs.renameSync(temp, hook);
+    for (const name of GIT_HOOKS) {
+      const hook = path.join(dir, 'hooks', name);
+      const temp = `${hook}.${process.pid}.tmp`;
+      fs.writeFileSync(temp, hookScript(hookCommand, name), { mode: 0o755 });
+      fs.chmodSync(temp, 0o755);
+      fs.renameSync(temp, hook);
+    }
     result[colour] = dir;
   }
   return result;
+}
+
+/**
+ * Removes what killed pushes left in the repositories: quarantine directories (`objects/tmp_objdir-incoming-*`,
+ * `objects/incoming-*`) and temporary packs. Only while no git-receive-pack runs (at start). Returns the paths.
+ */
+export function removePushLeftovers(dataDir: string): string[] {
+  const removed: string[] = [];
+  for (const colour of COLOURS) {
+    const objects = path.join(repoPath(dataDir, colour), 'objects');
+    const candidates = [
+      ...listDir(objects).filter((n) => /^(tmp_objdir-)?incoming-/.test(n)).map((n) => path.join(objects, n)),
+      ...listDir(path.join(objects, 'pack')).filter((n) => /^tmp_(pack|idx|rev)_/.test(n)).map((n) => path.join(objects, 'pack', n)),
+    ];
+    for (const leftover of candidates) {
+      fs.rmSync(leftover, { recursive: true, force: true });
+      removed.push(leftover);
+    }
+  }
+  return removed;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

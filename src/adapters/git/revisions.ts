@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
@@ -55,6 +55,22 @@ export class RevisionReader {
       if (!(await this.commitExists(from))) return undefined;
       throw error;
     }
+  }
+
+  /** The type of each object (`commit`, `tag`, `tree`, `blob`; `missing` when absent), in one git process. */
+  async objectTypes(ids: readonly string[]): Promise<Map<string, string>> {
+    const types = new Map<string, string>();
+    if (ids.length === 0) return types;
+    const child = spawn('git', ['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: this.repoDir, env: this.env, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdin.on('error', () => {});
+    child.stdin.end(ids.map((id) => `${id}\n`).join(''));
+    let output = '';
+    for await (const chunk of child.stdout) output += String(chunk);
+    for (const line of output.split('\n')) {
+      const [id, type] = line.split(' ');
+      if (id && type) types.set(id, type);
+    }
+    return types;
   }
 
   async listTree(revision: string): Promise<TreeEntry[]> {

@@ -12,6 +12,10 @@ export interface DeployRecord {
   outcome: 'deployed' | 'failed';
   error?: string;
   durationMs: number;
+  /** The colour's hosts the deploy went to. */
+  hosts?: string[];
+  /** How the record came about, when not by the deploy itself. */
+  note?: string;
   files?: { added: number; changed: number; removed: number };
   bytesSent?: number;
 }

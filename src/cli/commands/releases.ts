@@ -6,7 +6,7 @@ import { isReleaseId } from '../../core/release-id.js';
 import { activateCommand } from '../../core/remote-commands.js';
 import { remoteFailure } from '../../core/remote-failure.js';
 import { UserError } from '../../core/errors.js';
-import { inspectHost } from '../../deploy/run-deploy.js';
+import { inspectHost } from '../../deploy/targets/posix-releases.js';
 import { parseColour } from '../arguments.js';
 import { loadConfig } from '../load-config.js';
 import { type Output, printJson } from '../output.js';

@@ -1,27 +1,42 @@
 #!/usr/bin/perl
-# The bare repositories' pre-receive hook (each repository's hooks/pre-receive execs this file).
+# The bare repositories' hooks: each repository's hooks/pre-receive, hooks/reference-transaction and
+# hooks/post-receive exec this file with the hook's name (and reference-transaction's state) as arguments.
 #
-# It hands the push to the deploy engine in the server process over the engine's unix socket, copies the
-# engine's progress lines to stdout as they arrive (git shows them to the pusher as `remote: ...`), and exits
-# 0 only when the engine accepted the push. It prints nothing else: everything it needs is in git's
-# environment, its stdin, and BLUEGREEN_ENGINE_SOCKET.
+# It hands the call to the deploy engine in the server process over the engine's unix socket, copies the
+# engine's progress lines to stdout as they arrive (git shows pre- and post-receive's to the pusher as
+# `remote: ...`), and exits 0 only when the engine accepted. It prints nothing else: everything it needs is in
+# git's environment, its stdin, its arguments and BLUEGREEN_ENGINE_SOCKET.
+#
+# reference-transaction runs for every change of a ref; only a change of main concerns the engine (in the
+# `prepared` state the hosts switch, and a refusal makes git drop the update). Its committed and aborted calls
+# only tell, so they never fail.
 #
 # Perl, and no modules: every push waits for this process to start. perl (Essential on Debian and Ubuntu,
 # and a dependency of git) starts in ~3 ms, where node takes ~80 ms and loading IO::Socket alone ~25 ms.
 # Linux only, like the server: AF_UNIX and SOCK_STREAM are 1.
 #
 # Wire format (src/server/engine-socket.ts is the other end), one line each, values without newlines:
-#   request:  "bluegreen-hook 2", "ppid PID", "repo DIR", "env NAME VALUE"*, "option VALUE"*,
-#             "update OLDREV NEWREV REF"+, "end"
+#   request:  "bluegreen-hook 3", "hook NAME [STATE]", "ppid PID", "repo DIR", "env NAME VALUE"*,
+#             "option VALUE"*, "update OLDREV NEWREV REF"+, "end"
 #   answer:   "say TEXT"* then "done accepted" or "done refused"
 use strict;
+
+my ($hook, $state) = @ARGV;
+$hook //= 'pre-receive';
+my $transaction = $hook eq 'reference-transaction';
+# Only these calls can refuse; the others tell what happened.
+my $can_refuse = $hook eq 'pre-receive' || ($transaction && ($state // '') eq 'prepared');
 
 sub say_line { print STDOUT "$_[0]\n" }
 
 sub refuse {
+    exit 0 unless $can_refuse;
     say_line("bluegreen: $_[0]; the push was not accepted");
     exit 1;
 }
+
+refuse("unknown hook $hook") unless $hook =~ /\A(pre-receive|post-receive|reference-transaction)\z/;
+refuse('unknown reference-transaction state') if $transaction && ($state // '') !~ /\A(prepared|committed|aborted)\z/;
 
 # The error's name (ENOENT), loaded only on this path: Errno costs milliseconds.
 sub errno_name {
@@ -56,8 +71,15 @@ while (1) {
     last if $read == 0;
 }
 
+my @updates = grep { /\S/ } split /\n/, $input;
+# A transaction that does not change main is none of the engine's business (and must stay fast).
+if ($transaction) {
+    @updates = grep { m{ refs/heads/main\z} } @updates;
+    exit 0 unless @updates;
+}
+
 my $repo = absolute($ENV{GIT_DIR} // '.');
-my @request = ('bluegreen-hook 2', 'ppid ' . getppid(), "repo $repo");
+my @request = ('bluegreen-hook 3', 'hook ' . ($transaction ? "$hook $state" : $hook), 'ppid ' . getppid(), "repo $repo");
 for my $name (qw(GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH)) {
     my $value = $ENV{$name};
     next unless defined $value && $value ne '';
@@ -68,7 +90,7 @@ for my $name (qw(GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARA
 for my $i (0 .. ($ENV{GIT_PUSH_OPTION_COUNT} // 0) - 1) {
     push @request, 'option ' . ($ENV{"GIT_PUSH_OPTION_$i"} // '');
 }
-push @request, map { "update $_" } grep { /\S/ } split /\n/, $input;
+push @request, map { "update $_" } @updates;
 refuse('the deploy hook cannot pass a value with a newline in it') if grep { /[\n\0]/ } @request;
 my $message = join '', map { "$_\n" } @request, 'end';
 
@@ -89,4 +111,4 @@ while (my $line = <$engine>) {
     elsif ($line =~ /\Adone (accepted|refused)\z/) { $outcome = $1 }
 }
 refuse('lost the connection to the deploy server') unless defined $outcome;
-exit($outcome eq 'accepted' ? 0 : 1);
+exit(($outcome eq 'accepted' || !$can_refuse) ? 0 : 1);

@@ -1,0 +1,59 @@
+import type { RevisionReader } from '../../adapters/git/revisions.js';
+import type { Colour } from '../../core/colour.js';
+
+/** What a deploy target holds now. */
+export interface TargetState {
+  /** Release ids, oldest first. */
+  releases: string[];
+  /** The release being served, if any. */
+  current: string | undefined;
+  /** The revision of the release being served, when known. */
+  currentRevision: string | undefined;
+}
+
+export interface PrepareInput {
+  colour: Colour;
+  revision: string;
+  /** The release id, the same on every target of the colour. */
+  release: string;
+  /** What `inspect` found, under the colour's lock. */
+  state: TargetState;
+  reader: RevisionReader;
+  keepReleases: number;
+  say: (line: string) => void;
+}
+
+/** A release made ready to serve on one target, not yet switched to. */
+export interface PreparedRelease {
+  readonly release: string;
+  /** The release it was built from, for an incremental deploy. */
+  readonly base: string | undefined;
+  readonly counts: { added: number; changed: number; removed: number };
+  readonly bytesSent: number;
+  /** Milliseconds per phase (inspect, diff, send, switch, …), for the benchmark. */
+  readonly phases: Record<string, number>;
+  /** Switches to the release. */
+  commit(): Promise<void>;
+  /** After `commit`: back to the release served before, the new one removed. */
+  revert(): Promise<void>;
+  /** Before `commit`: removes what `prepare` made. Never throws. */
+  discard(): Promise<void>;
+  /** After `commit` stood: starts the work that runs off the push's clock (the next deploy waits for it). */
+  finish(log: (line: string) => void): void;
+}
+
+/**
+ * Where a colour's release goes: two-phase, so every target of a colour is prepared before any switches.
+ * A target need not be a shell (an App Service slot is one too).
+ */
+export interface DeployTarget {
+  /** e.g. `deploy@10.0.0.5:22`, used in progress and errors. */
+  readonly label: string;
+  inspect(): Promise<TargetState>;
+  prepare(input: PrepareInput): Promise<PreparedRelease>;
+  /** Points the target back at a release it holds. */
+  activate(release: string): Promise<void>;
+  /** Resolves once the work started by `finish` is done. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
