@@ -6,8 +6,8 @@ import { type DeployPlan, planDeploy } from '../core/deploy-plan.js';
 import { UserError } from '../core/errors.js';
 import { type Argv, type HostState, inspectCommand, parseInspect } from '../core/remote-commands.js';
 import { remoteFailure } from '../core/remote-failure.js';
-import { symlinkStaysInside } from '../core/symlinks.js';
-import { SUBMODULE_MODE, SYMLINK_MODE } from '../core/tree-changes.js';
+import { refusedSymlinks, symlinkRefusal } from '../core/symlinks.js';
+import { SUBMODULE_MODE, type TreeEntry } from '../core/tree-changes.js';
 import { formatBytes, formatSeconds } from '../core/format.js';
 
 export interface DeployOptions {
@@ -73,14 +73,13 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     });
   }
 
-  const { changes, tree, symlinks } = await timed('diff', async () => {
+  const { changes, tree } = await timed('diff', async () => {
     const base = host.currentRevision;
     const diff = base ? (await reader.diff(base, revision))?.filter((c) => c.mode !== SUBMODULE_MODE) : undefined;
-    if (diff) return { changes: diff, tree: [], symlinks: diff.filter((c) => c.mode === SYMLINK_MODE) };
-    const tree = await reader.listTree(revision);
-    return { changes: undefined, tree, symlinks: tree.filter((e) => e.mode === SYMLINK_MODE) };
+    if (diff) return { changes: diff, tree: [] };
+    return { changes: undefined, tree: await reader.listTree(revision) };
   });
-  await timed('check', () => refuseEscapingSymlinks(reader, symlinks));
+  await timed('check', () => refuseEscapingSymlinks(reader, revision, changes ? undefined : tree));
 
   const plan = planDeploy({
     colour: options.colour,
@@ -134,15 +133,12 @@ function withPrefix(prefix: Buffer, rest: Readable | undefined): Readable {
   );
 }
 
-async function refuseEscapingSymlinks(reader: RevisionReader, symlinks: readonly { path: string; blob: string | undefined }[]) {
-  if (symlinks.length === 0) return;
-  const targets = await reader.readBlobs(symlinks.map((s) => s.blob ?? ''));
-  for (const link of symlinks) {
-    const target = targets.get(link.blob ?? '') ?? '';
-    if (!symlinkStaysInside(link.path, target)) {
-      throw new UserError(`refused: the symlink ${JSON.stringify(link.path)} points outside the release (-> ${JSON.stringify(target)})`, {
-        hint: 'make it a relative link to a path inside the repository, or replace it with the file',
-      });
-    }
-  }
+/**
+ * Refuses a revision with a symlink that leads outside the release. All the new tree's links are checked, not
+ * only the changed ones: a link can escape through another that was already there. `tree`: the revision's
+ * listing, when the deploy has it already.
+ */
+async function refuseEscapingSymlinks(reader: RevisionReader, revision: string, tree: readonly TreeEntry[] | undefined) {
+  const refused = refusedSymlinks(await reader.symlinks(revision, tree));
+  if (refused.length > 0) throw symlinkRefusal(refused);
 }
