@@ -105,7 +105,8 @@ export function symlinkRefusal(refused: readonly RefusedSymlink[]): UserError {
   const name = `the symlink ${JSON.stringify(first.path)}`;
   const target = `(-> ${JSON.stringify(first.target)})`;
   const { reason } = first;
-  const through = first.chain.length === 1 && first.chain[0]?.path === first.path ? '' : `through ${formatChain(first.chain)} `;
+  const linksFollowed = new Set(first.chain.map((step) => step.path));
+  const through = linksFollowed.size === 1 && linksFollowed.has(first.path) ? '' : `through ${formatChain(first.chain, false)} `;
   let message: string;
   let hint: string;
   if (reason.kind === 'outside') {
@@ -113,7 +114,7 @@ export function symlinkRefusal(refused: readonly RefusedSymlink[]): UserError {
     message = `refused: ${name} points outside the release ${target}: ${through}it resolves to ${JSON.stringify(reason.resolved)}${where}`;
     hint = 'make it a relative link that stays inside the repository, also where it goes through other links, or replace it with the file';
   } else if (reason.kind === 'loop') {
-    message = `refused: ${name} never resolves ${target}: it ${loops(first.chain) ? 'loops' : `goes through more than ${MAX_LINKS} links`} through ${formatChain(first.chain)}`;
+    message = `refused: ${name} never resolves ${target}: it ${linksFollowed.size < first.chain.length ? 'loops' : `goes through more than ${MAX_LINKS} links`}: ${formatChain(first.chain, true)}`;
     hint = 'point it at a file or directory of the repository, or remove it';
   } else {
     message = `refused: ${name} cannot be checked ${target}: ${reason.why}`;
@@ -126,16 +127,18 @@ export function symlinkRefusal(refused: readonly RefusedSymlink[]): UserError {
   return new UserError(message, { hint });
 }
 
-function loops(chain: readonly LinkStep[]): boolean {
-  return new Set(chain.map((step) => step.path)).size < chain.length;
-}
-
-/** `"a" -> "b", "b" -> "a", back to "a"`: up to the first link seen twice, at most 6 links. */
-function formatChain(chain: readonly LinkStep[]): string {
+/**
+ * The links of `chain`, each once, at most 6: `"b" -> "a/../..", "a" -> "."`; for a loop, up to the first link
+ * seen twice: `"a" -> "b", "b" -> "a", back to "a"`.
+ */
+function formatChain(chain: readonly LinkStep[], loop: boolean): string {
   const seen = new Set<string>();
   const shown: string[] = [];
   for (const step of chain) {
-    if (seen.has(step.path)) return `${shown.join(', ')}, back to ${JSON.stringify(step.path)}`;
+    if (seen.has(step.path)) {
+      if (loop) return `${shown.join(', ')}, back to ${JSON.stringify(step.path)}`;
+      continue;
+    }
     if (shown.length === 6) return `${shown.join(', ')}, ...`;
     seen.add(step.path);
     shown.push(`${JSON.stringify(step.path)} -> ${JSON.stringify(step.target)}`);

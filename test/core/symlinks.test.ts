@@ -134,11 +134,17 @@ t.test('the refusal names the link, its target, the chain and a hint', async (t)
     'refused: the symlink "a" points outside the release (-> "b/x"): through "a" -> "b/x", "b" -> "/etc" it resolves to "/etc/x"; 1 more refused: "b"',
   );
 
+  t.equal(
+    refusal({ a: '.', b: 'a/a/a/../../../x' }).message,
+    'refused: the symlink "b" points outside the release (-> "a/a/a/../../../x"): through "b" -> "a/a/a/../../../x", "a" -> "." it resolves to "../../../x" (relative to the release root)',
+    'each link is named once',
+  );
+
   const loop = refusal({ a: 'b', b: 'a' });
-  t.equal(loop.message, 'refused: the symlink "a" never resolves (-> "b"): it loops through "a" -> "b", "b" -> "a", back to "a"; 1 more refused: "b"');
+  t.equal(loop.message, 'refused: the symlink "a" never resolves (-> "b"): it loops: "a" -> "b", "b" -> "a", back to "a"; 1 more refused: "b"');
   t.equal(loop.hint, 'point it at a file or directory of the repository, or remove it');
   const long = refusal(Object.fromEntries(Array.from({ length: MAX_LINKS + 1 }, (_, i) => [`l${i}`, i === MAX_LINKS ? 'x' : `l${i + 1}`])));
-  t.match(long.message, /^refused: the symlink "l0" never resolves \(-> "l1"\): it goes through more than 40 links through "l0" -> "l1", "l1" -> "l2", "l2" -> "l3", "l3" -> "l4", "l4" -> "l5", "l5" -> "l6", \.\.\.$/);
+  t.match(long.message, /^refused: the symlink "l0" never resolves \(-> "l1"\): it goes through more than 40 links: "l0" -> "l1", "l1" -> "l2", "l2" -> "l3", "l3" -> "l4", "l4" -> "l5", "l5" -> "l6", \.\.\.$/);
 
   const empty = refusal({ a: '' });
   t.equal(empty.message, 'refused: the symlink "a" cannot be checked (-> ""): its target is empty');
