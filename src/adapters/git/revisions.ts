@@ -58,8 +58,9 @@ export class RevisionReader {
     }
   }
 
-  async listTree(revision: string): Promise<TreeEntry[]> {
-    return parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]));
+  /** The revision's files, or with `mode` only those of that mode. */
+  async listTree(revision: string, mode?: string): Promise<TreeEntry[]> {
+    return parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]), mode);
   }
 
   /** Contents of small blobs (symlink targets), by blob id. */
@@ -80,7 +81,7 @@ export class RevisionReader {
    * revision's listing) and one blob batch for the links alone, however many files the tree has.
    */
   async symlinks(revision: string, tree?: readonly TreeEntry[]): Promise<ReleaseEntry[]> {
-    const links = (tree ?? (await this.listTree(revision))).filter((entry) => entry.mode === SYMLINK_MODE);
+    const links = tree ? tree.filter((entry) => entry.mode === SYMLINK_MODE) : await this.listTree(revision, SYMLINK_MODE);
     const targets = await this.readBlobs(links.map((link) => link.blob));
     return links.map((link) => ({ path: link.path, mode: link.mode, target: targets.get(link.blob) ?? '' }));
   }
