@@ -37,14 +37,14 @@ export const MAX_LINKS = 40;
 export const MAX_TARGET_BYTES = 4095;
 
 /**
- * The symlinks of a tree that lead outside the release, each with why. Every link is resolved the way the
- * kernel resolves a path on the host, with the release directory as the root: component by component,
- * following every link of the tree it meets (the link itself, links in its target, links those lead through),
- * with `..` going to the parent of the directory actually reached, not of the text. A target that is absolute
- * or climbs above the root escapes. Where the kernel's answer depends on what is not in the tree, we stay
- * conservative: a missing component, or a file used as a directory (where the kernel would stop with ENOTDIR),
- * is taken for a plain directory and resolution goes on lexically, so `missing/../..` still escapes. Hence
- * only the links of `entries` matter; other entries are ignored.
+ * The symlinks of a tree that are refused, each with why: those that lead outside the release, loops, and
+ * targets no link on the host can hold. Every link is resolved the way the kernel resolves a path on the host,
+ * with the release directory as the root: component by component, following every link of the tree it meets
+ * (the link itself, links in its target, links those lead through), with `..` going to the parent of the
+ * directory actually reached, not of the text. A target that is absolute or climbs above the root escapes.
+ * Where the kernel's answer depends on what is not in the tree, we stay conservative: a missing component, or
+ * a file used as a directory (where the kernel would stop with ENOTDIR), is taken for a plain directory and
+ * resolution goes on lexically, so `missing/../..` still escapes. Hence only the links of `entries` matter.
  */
 export function refusedSymlinks(entries: readonly ReleaseEntry[]): RefusedSymlink[] {
   const links = new Map<string, string>();
@@ -88,8 +88,7 @@ function resolve(linkPath: string, links: ReadonlyMap<string, string>): Omit<Ref
       continue;
     }
     chain.push({ path: here, target });
-    // A loop can't escape, but we refuse it: it is broken on every host, and the verdict then never depends
-    // on how many links the host's kernel follows.
+    // A loop can't escape, but we refuse it: it is broken anyway, and the verdict needs no host's link limit.
     if (chain.length > MAX_LINKS) return { chain, reason: { kind: 'loop' } };
     if (target.startsWith('/')) return { chain, reason: { kind: 'outside', resolved: path.posix.normalize([target, ...rest()].join('/')) } };
     const parts = target.split('/');
