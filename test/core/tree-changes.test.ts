@@ -27,4 +27,16 @@ t.test('ls-tree records; submodules are skipped', async (t) => {
     { mode: '100644', blob: x, path: 'a\tb' },
     { mode: '120000', blob: x, path: 'link' },
   ]);
+  t.same(parseLsTree(''), []);
+});
+
+t.test('ls-tree records of one mode only', async (t) => {
+  const x = 'x'.repeat(40);
+  const output = `100644 blob ${x}\t120000 blob not-a-link\x00120000 blob ${x}\tlink\ttab\x00100755 blob ${x}\trun\x00120000 blob ${x}\tlast`;
+  t.same(parseLsTree(output, '120000'), [
+    { mode: '120000', blob: x, path: 'link\ttab' },
+    { mode: '120000', blob: x, path: 'last' },
+  ]);
+  t.same(parseLsTree(output, '100755'), [{ mode: '100755', blob: x, path: 'run' }]);
+  t.same(parseLsTree(output).length, 4);
 });

@@ -140,6 +140,29 @@ t.test('a symlink that points outside the release is refused, naming it', async 
   t.throws(() => readdirSync(path.join(appRoot, 'releases')), 'nothing was staged');
 });
 
+t.test('an incremental deploy checks every link of the new tree, the unchanged ones included', async (t) => {
+  const { work, appRoot, deploy, current } = setup(t);
+  // `b` stays inside while `a` is a directory...
+  work.write('index.html', 'x').write('a/a/index.html', 'deep').symlink('b', 'a/a/../../index.html');
+  await deploy(work.commit());
+  t.equal(readFileSync(current('b'), 'utf8'), 'x');
+  const before = readlinkSync(path.join(appRoot, 'current'));
+  // ...and escapes once `a` becomes a link to the root, though `b` is not in the diff.
+  work.remove('a').symlink('a', '.');
+  await t.rejects(deploy(work.commit()), {
+    message: 'refused: the symlink "b" points outside the release (-> "a/a/../../index.html"): through "b" -> "a/a/../../index.html", "a" -> "." it resolves to "../../index.html" (relative to the release root)',
+  });
+  t.equal(readlinkSync(path.join(appRoot, 'current')), before, 'current did not move');
+
+  // A new link escaping through one deployed earlier.
+  work.remove('a').write('a/a/index.html', 'deep').remove('b').symlink('root', '.');
+  await deploy(work.commit());
+  const deployed = readlinkSync(path.join(appRoot, 'current'));
+  work.symlink('passwd', 'root/root/root/root/root/root/root/../../../../../../../etc/passwd');
+  await t.rejects(deploy(work.commit()), { message: /^refused: the symlink "passwd" points outside the release .*: through "passwd" -> .*, "root" -> "\." it resolves to "(\.\.\/){7}etc\/passwd"/ });
+  t.equal(readlinkSync(path.join(appRoot, 'current')), deployed, 'current did not move');
+});
+
 t.test('a full disk fails the deploy with that cause and leaves current as it was', async (t) => {
   const { work, appRoot, deploy } = setup(t);
   // A real full file system: a 256 KiB tmpfs mounted over the app root (tests run as root, as CI does).

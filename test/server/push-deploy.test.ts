@@ -194,6 +194,51 @@ t.test('an escaping symlink is refused, naming it', async (t) => {
   t.equal(await branchOf('blue'), '');
 });
 
+t.test('a symlink escaping through another link of the tree is refused, on a first push and on a later one', async (t) => {
+  const { hosts, work, branchOf } = await setup(t);
+  const currentLink = path.join(hosts.appRoots.blue, 'current');
+  const hint = 'remote: hint: make it a relative link that stays inside the repository, also where it goes through other links, or replace it with the file';
+  // Each `a` is the release root; the releases are 5 directories below / on this host. The lexical check used
+  // to accept `passwd` (its text normalizes to "etc/passwd"), and the host then served /etc/passwd.
+  const passwd = 'a/a/a/a/a/a/../../../../../../etc/passwd';
+  work.write('index.html', 'x').symlink('a', '.').symlink('b', 'a/../..').symlink('passwd', passwd);
+  work.commit();
+  const full = await push(work, 'blue', 'main');
+  t.not(full.code, 0);
+  t.match(
+    full.output,
+    'remote: error: refused: the symlink "b" points outside the release (-> "a/../.."): through "b" -> "a/../..", "a" -> "." it resolves to "../.." (relative to the release root); 1 more refused: "passwd"',
+  );
+  t.match(full.output, hint);
+  t.match(full.output, /\[remote rejected\] main -> main/);
+  t.equal(await branchOf('blue'), '');
+  t.throws(() => lstatSync(currentLink), 'nothing was deployed');
+
+  work.remove('b').remove('passwd');
+  const good = work.commit();
+  t.equal((await push(work, 'blue', 'main')).code, 0);
+  const before = readlinkSync(currentLink);
+
+  // Incremental deploys: the new link is the diff; the link it escapes through was deployed before.
+  work.symlink('b', 'a/../..');
+  work.commit();
+  const later = await push(work, 'blue', 'main');
+  t.not(later.code, 0);
+  t.match(later.output, 'remote: error: refused: the symlink "b" points outside the release (-> "a/../.."): through "b" -> "a/../..", "a" -> "." it resolves to "../.." (relative to the release root)');
+  t.match(later.output, hint);
+  work.remove('b').symlink('passwd', passwd);
+  work.commit();
+  const exploit = await push(work, 'blue', 'main');
+  t.not(exploit.code, 0);
+  t.match(
+    exploit.output,
+    `remote: error: refused: the symlink "passwd" points outside the release (-> "${passwd}"): through "passwd" -> "${passwd}", "a" -> "." it resolves to "../../../../../../etc/passwd" (relative to the release root)`,
+  );
+  t.equal(await branchOf('blue'), good);
+  t.equal(readlinkSync(currentLink), before, 'current did not change');
+  t.notOk(existsSync(path.join(currentLink, 'passwd')), 'the host serves no passwd');
+});
+
 t.test('two concurrent pushes to one colour are serialized: the second waits, told for whom, then is checked again', async (t) => {
   const { hosts, work, env, current, branchOf } = await setup(t);
   const added = await runCli(hosts.dir, ['user', 'add', 'bob'], env);

@@ -1,7 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
+import type { ReleaseEntry } from '../../core/symlinks.js';
+import { SYMLINK_MODE, type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
 import { blobTar } from './blob-tar.js';
 import { catFile } from './cat-file.js';
 
@@ -73,8 +74,9 @@ export class RevisionReader {
     return types;
   }
 
-  async listTree(revision: string): Promise<TreeEntry[]> {
-    return parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]));
+  /** The revision's files, or with `mode` only those of that mode. */
+  async listTree(revision: string, mode?: string): Promise<TreeEntry[]> {
+    return parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]), mode);
   }
 
   /** Contents of small blobs (symlink targets), by blob id. */
@@ -88,6 +90,16 @@ export class RevisionReader {
       objects.close();
     }
     return result;
+  }
+
+  /**
+   * The symlinks of `revision`, with their targets: one `git ls-tree` (none when the caller passes `tree`, the
+   * revision's listing) and one blob batch for the links alone, however many files the tree has.
+   */
+  async symlinks(revision: string, tree?: readonly TreeEntry[]): Promise<ReleaseEntry[]> {
+    const links = tree ? tree.filter((entry) => entry.mode === SYMLINK_MODE) : await this.listTree(revision, SYMLINK_MODE);
+    const targets = await this.readBlobs(links.map((link) => link.blob));
+    return links.map((link) => ({ path: link.path, mode: link.mode, target: targets.get(link.blob) ?? '' }));
   }
 
   /** A tar stream of `entries`, files of `revision`'s tree (see blobTar). */
