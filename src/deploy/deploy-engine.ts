@@ -21,6 +21,8 @@ export interface DeployEngineDeps {
   liveColour: () => Promise<Colour | undefined>;
   /** Where failures of work done after a deploy is answered are reported. */
   log: (line: string) => void;
+  /** The clock release ids are stamped with. */
+  now?: () => Date;
 }
 
 export interface DeployRequest {
@@ -165,7 +167,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       states: inspected.done.map((d) => d.value as TargetState),
       say: request.say,
     });
-    const release = freshReleaseId(new Date(), revision, states.flatMap((s) => s.releases));
+    const release = freshReleaseId(deps.now?.() ?? new Date(), revision, states.flatMap((s) => s.releases));
 
     const prepared = await onEvery(targets, config.parallel, (target, index) =>
       target.prepare({ colour, revision, release, state: states[index] as TargetState, reader, keepReleases: config.keepReleases, say: sayFor(target) }),
