@@ -1,43 +1,48 @@
 import t from 'tap';
-import { planDeploy, releasesToPrune } from '../../src/core/deploy-plan.js';
+import { freshReleaseId, planDeploy, releasesToPrune } from '../../src/core/deploy-plan.js';
 import type { HostState } from '../../src/core/remote-commands.js';
+import type { TreeChange } from '../../src/core/tree-changes.js';
 
 const sha = '0123456789abcdef0123456789abcdef01234567';
 const now = new Date('2026-11-23T10:20:30Z');
+const release = '20261123102030-0123456789ab';
 const files = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `f${i}`, mode: '100644', blob: `${i}`.padStart(40, '0') }));
 const empty: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [] };
+const base = '20261122000000-aaaaaaaaaaaa';
+const onBase: HostState = { appRootExists: true, writable: true, current: base, currentRevision: 'a'.repeat(40), releases: [base] };
+
+/** An incremental plan from `base` with these changes. */
+const incremental = (changes: TreeChange[]) =>
+  planDeploy({ colour: 'green', appRoot: '/srv', revision: sha, release, keepReleases: 5, host: onBase, tree: files(9), changes });
+
+/** The stage command's last arguments: base release, removal bytes, directory bytes, whether a tar follows. */
+const stageTail = (plan: ReturnType<typeof planDeploy>) => plan.stage.slice(-4);
 
 t.test('a first deploy sends the whole tree into a fresh release', async (t) => {
-  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, now, keepReleases: 5, host: empty, changes: undefined, tree: files(3) });
-  t.equal(plan.release, '20261123102030-0123456789ab');
+  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, release, keepReleases: 5, host: empty, changes: undefined, tree: files(3) });
+  t.equal(plan.release, release, 'the release it was given');
   t.same(plan.send, files(3), 'every file of the tree');
   t.equal(plan.base, undefined);
   t.same(plan.counts, { added: 3, changed: 0, removed: 0 });
-  t.same(plan.stage.slice(-3), ['', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
-  t.same(plan.finalize.slice(-4), ['/var/www/app', 'releases/.staging-20261123102030-0123456789ab', '20261123102030-0123456789ab', sha]);
+  t.equal(plan.removals.length, 0);
+  t.same(stageTail(plan), ['', '0', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
+  t.same(plan.stage.slice(-6, -4), ['/var/www/app', `releases/.staging-${release}`]);
+  t.same(plan.finalize.slice(-4), ['/var/www/app', `releases/.staging-${release}`, release, sha]);
+  t.same(plan.discard.slice(-2), ['/var/www/app', `releases/.staging-${release}`], 'discard removes the staging directory');
+  t.same(plan.revert.slice(-3), ['/var/www/app', release, ''], 'revert: no release to go back to');
   t.same(plan.prune, []);
-  t.same(plan.prepareNext.slice(-2), ['/var/www/app', '20261123102030-0123456789ab'], 'the next copy is of the new release');
+  t.same(plan.prepareNext.slice(-2), ['/var/www/app', release], 'the next copy is of the new release');
   t.same(plan.deletePruned.slice(-1), ['/var/www/app'], 'nothing to prune');
 });
 
 t.test('an incremental deploy builds on current and sends only changed paths', async (t) => {
-  const host: HostState = { appRootExists: true, writable: true, current: '20261122000000-aaaaaaaaaaaa', currentRevision: 'a'.repeat(40), releases: ['20261122000000-aaaaaaaaaaaa'] };
-  const plan = planDeploy({
-    colour: 'green',
-    appRoot: '/srv',
-    revision: sha,
-    now,
-    keepReleases: 5,
-    host,
-    tree: files(9),
-    changes: [
-      { status: 'added', path: 'new.txt', mode: '100644', blob: 'b1' },
-      { status: 'modified', path: 'a b.txt', mode: '100755', blob: 'b2' },
-      { status: 'deleted', path: 'old/gone.txt', mode: undefined, blob: undefined },
-      { status: 'type-changed', path: 'link', mode: '120000', blob: 'b3' },
-    ],
-  });
-  t.equal(plan.base, '20261122000000-aaaaaaaaaaaa');
+  const plan = incremental([
+    { status: 'added', path: 'new.txt', mode: '100644', oldMode: undefined, blob: 'b1' },
+    { status: 'modified', path: 'a b.txt', mode: '100755', oldMode: '100644', blob: 'b2' },
+    { status: 'deleted', path: 'old/gone.txt', mode: undefined, oldMode: '100644', blob: undefined },
+    { status: 'type-changed', path: 'link', mode: '120000', oldMode: '100644', blob: 'b3' },
+  ]);
+  t.equal(plan.base, base);
   t.same(
     plan.send,
     [
@@ -47,50 +52,84 @@ t.test('an incremental deploy builds on current and sends only changed paths', a
     ],
     'the changed files, not the tree',
   );
-  t.equal(plan.removals.toString(), 'old/gone.txt\0link\0');
-  t.same(plan.stage.slice(-3), ['20261122000000-aaaaaaaaaaaa', String('old/gone.txt\0link\0'.length), '1'], 'base, removal bytes, a tar follows');
+  t.equal(plan.removals.toString(), 'old/gone.txt\0link\0old\0', 'the removed files, then their parent directories');
+  t.same(stageTail(plan), [base, String('old/gone.txt\0link\0'.length), String('old\0'.length), '1'], 'base, removal bytes, directory bytes, a tar follows');
   t.same(plan.counts, { added: 1, changed: 2, removed: 1 });
+  t.same(plan.revert.slice(-3), ['/srv', release, base], 'revert goes back to the base release');
+});
 
+t.test('deletions give their parent directories, deepest first, each once', async (t) => {
+  const gone = (path: string): TreeChange => ({ status: 'deleted', path, mode: undefined, oldMode: '100644', blob: undefined });
+  const plan = incremental([gone('top.txt'), gone('a/z.txt'), gone('d/e/f.txt'), gone('a/b/c/x.txt'), gone('a/b/y.txt')]);
+  const removedFiles = 'top.txt\0a/z.txt\0d/e/f.txt\0a/b/c/x.txt\0a/b/y.txt\0';
+  const directories = 'a/b/c\0a/b\0d/e\0a\0d\0';
+  t.equal(plan.removals.toString(), removedFiles + directories);
+  t.same(stageTail(plan), [base, String(removedFiles.length), String(directories.length), '0'], 'nothing to send: no tar');
+  t.same(plan.send, []);
+  t.same(plan.counts, { added: 0, changed: 0, removed: 5 });
+});
+
+t.test('removal byte counts are bytes, not characters', async (t) => {
+  const plan = incremental([{ status: 'deleted', path: 'ünï/cödé.txt', mode: undefined, oldMode: '100644', blob: undefined }]);
+  t.same(stageTail(plan).slice(1, 3), [String(Buffer.byteLength('ünï/cödé.txt\0')), String(Buffer.byteLength('ünï\0'))]);
+  t.equal(plan.removals.length, Buffer.byteLength('ünï/cödé.txt\0ünï\0'));
+});
+
+t.test('submodules are not content: a file that became one is removed, one that became a file is added, bumps are nothing', async (t) => {
+  const plan = incremental([
+    { status: 'type-changed', path: 'lib/vendor', mode: '160000', oldMode: '100644', blob: 'c1' },
+    { status: 'type-changed', path: 'docs', mode: '100644', oldMode: '160000', blob: 'b1' },
+    { status: 'modified', path: 'theme', mode: '160000', oldMode: '160000', blob: 'c2' },
+    { status: 'added', path: 'plugins/x', mode: '160000', oldMode: undefined, blob: 'c3' },
+    { status: 'deleted', path: 'plugins/y', mode: undefined, oldMode: '160000', blob: undefined },
+  ]);
+  t.same(plan.send, [{ path: 'docs', mode: '100644', blob: 'b1' }], 'the submodule that became a file is sent');
+  t.equal(plan.removals.toString(), 'lib/vendor\0lib\0', 'the file that became a submodule is removed (and its directory if left empty)');
+  t.same(plan.counts, { added: 1, changed: 0, removed: 1 });
+
+  const bumps = incremental([{ status: 'modified', path: 'theme', mode: '160000', oldMode: '160000', blob: 'c2' }]);
+  t.same(bumps.send, []);
+  t.equal(bumps.removals.length, 0);
+  t.same(bumps.counts, { added: 0, changed: 0, removed: 0 });
+  t.same(stageTail(bumps), [base, '0', '0', '0']);
 });
 
 t.test('changes are ignored when the host has no current release to build on', async (t) => {
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host: empty, changes: [], tree: files(7) });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host: empty, changes: [], tree: files(7) });
   t.same(plan.send, files(7));
+  t.equal(plan.base, undefined);
   t.same(plan.counts, { added: 7, changed: 0, removed: 0 });
 });
 
+t.test('a fresh release id is stamped with the clock, to the second', async (t) => {
+  t.equal(freshReleaseId(now, sha, []), release);
+  t.equal(freshReleaseId(new Date('2026-11-23T10:20:30.999Z'), sha, []), release);
+});
+
 t.test('a second deploy of the same sha in the same second gets its own release id', async (t) => {
-  const host: HostState = { ...empty, releases: ['20261123102030-0123456789ab'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
-  t.equal(plan.release, '20261123102031-0123456789ab');
+  t.equal(freshReleaseId(now, sha, [release]), '20261123102031-0123456789ab');
 });
 
 t.test('a release made in the same second as another revision still sorts after it', async (t) => {
-  // Names compare as strings: '13cb…' would sort before 'f000…' and the newer release would look older.
-  const host: HostState = { ...empty, releases: ['20261123102030-ffffffffffff', '20261122000000-aaaaaaaaaaaa'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
-  t.equal(plan.release, '20261123102031-0123456789ab');
+  // Names compare as strings: '0123…' would sort before 'ffff…' and the newer release would look older.
+  t.equal(freshReleaseId(now, sha, ['20261123102030-ffffffffffff', '20261122000000-aaaaaaaaaaaa']), '20261123102031-0123456789ab');
 });
 
 t.test('a host whose newest release is stamped ahead of our clock still gets a later name', async (t) => {
-  const host: HostState = { ...empty, releases: ['20261201000000-ffffffffffff'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
-  t.equal(plan.release, '20261201000001-0123456789ab');
+  t.equal(freshReleaseId(now, sha, ['20261201000000-ffffffffffff', '20261122000000-aaaaaaaaaaaa']), '20261201000001-0123456789ab');
 });
 
-t.test('an older release on the host leaves the clock\'s stamp alone', async (t) => {
-  const host: HostState = { ...empty, releases: ['20261123102029-ffffffffffff'] };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 5, host, changes: undefined, tree: files(1) });
-  t.equal(plan.release, '20261123102030-0123456789ab');
+t.test("an older release on the host leaves the clock's stamp alone", async (t) => {
+  t.equal(freshReleaseId(now, sha, ['20261123102029-ffffffffffff']), release);
 });
 
 t.test('a deploy beyond BLUEGREEN_KEEP_RELEASES deletes the oldest, after preparing the next copy', async (t) => {
   const releases = ['1', '2', '3'].map((n) => `2026112200000${n}-aaaaaaaaaaaa`);
   const host: HostState = { ...empty, appRootExists: true, writable: true, current: releases[2], currentRevision: 'a'.repeat(40), releases };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, now, keepReleases: 3, host, changes: [], tree: [] });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 3, host, changes: [], tree: [] });
   t.same(plan.prune, [releases[0]]);
   t.same(plan.deletePruned.slice(-2), ['/a', releases[0]]);
-  t.same(plan.prepareNext.slice(-2), ['/a', plan.release]);
+  t.same(plan.prepareNext.slice(-2), ['/a', release]);
 });
 
 t.test('pruning keeps the newest, never the new release nor its predecessor', async (t) => {

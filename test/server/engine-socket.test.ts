@@ -1,6 +1,7 @@
 /**
- * The engine socket with the real pre-receive hook (hooks/pre-receive.pl), run here directly (its parent is
- * then this test process, which `resolvePusher` decides about), and with raw requests.
+ * The engine socket with the real git hook (hooks/git-hook.pl), run here directly with the hook's name as git's
+ * hook scripts run it (its parent is then this test process, which `resolvePusher` decides about), and with raw
+ * requests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
@@ -11,7 +12,7 @@ import t, { type Test } from 'tap';
 import { hookScriptPath, PERL } from '../../src/adapters/git/repos.js';
 import { UserError } from '../../src/core/errors.js';
 import { HOOK_PROTOCOL, startEngineSocket } from '../../src/server/engine-socket.js';
-import type { ReceiveHandler, ReceiveRequest } from '../../src/server/receive.js';
+import type { PushHandler, PushRequest } from '../../src/deploy/push-handler.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -38,12 +39,17 @@ interface HookRun {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** Runs the hook as git would: in the repository, ref updates on stdin. */
-function runHook(cwd: string, env: Record<string, string>, input: string | number = `${ZERO} ${A} refs/heads/main\n`): HookRun {
+/** Runs the hook as git would: in the repository, the hook's name (and state) as arguments, ref updates on stdin. */
+function runHook(
+  cwd: string,
+  env: Record<string, string>,
+  input: string | number = `${ZERO} ${A} refs/heads/main\n`,
+  args: string[] = ['pre-receive'],
+): HookRun {
   const base: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!/^(GIT_|BLUEGREEN_)/.test(key)) base[key] = value;
   const stdin = typeof input === 'number' ? input : 'pipe';
-  const child = spawn(PERL, [hookScriptPath()], { cwd, env: { ...base, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(PERL, [hookScriptPath(), ...args], { cwd, env: { ...base, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
   if (typeof input === 'string') child.stdin?.end(input);
   let stdout = '';
   let stderr = '';
@@ -84,7 +90,7 @@ function send(socketPath: string, text: string, endWrite = false): Promise<strin
 
 t.test('the hook hands the push over and relays the lines; exit 0 when accepted', async (t) => {
   const f = fixture(t);
-  const requests: ReceiveRequest[] = [];
+  const requests: PushRequest[] = [];
   const engine = await startEngineSocket(f.socket, me, async (request, say) => {
     requests.push(request);
     say('one');
@@ -113,20 +119,105 @@ t.test('the hook hands the push over and relays the lines; exit 0 when accepted'
   t.same(requests, [
     {
       colour: 'green',
-      updates: [
-        { oldrev: ZERO, newrev: A, ref: 'refs/heads/main' },
-        { oldrev: A, newrev: B, ref: 'refs/tags/v1' },
-      ],
-      pushOptions: ['force-live', 'x=y z'],
       pusher: 'carol',
-      gitEnv: {
-        GIT_OBJECT_DIRECTORY: path.join(repo, 'objects/incoming-1'),
-        GIT_ALTERNATE_OBJECT_DIRECTORIES: `${path.join(repo, 'objects')}:/abs/objects`,
-        GIT_QUARANTINE_PATH: path.join(repo, 'objects/incoming-1'),
-      },
       repoDir: repo,
+      receivePackPid: process.pid,
+      call: {
+        hook: 'pre-receive',
+        updates: [
+          { oldrev: ZERO, newrev: A, ref: 'refs/heads/main' },
+          { oldrev: A, newrev: B, ref: 'refs/tags/v1' },
+        ],
+        pushOptions: ['force-live', 'x=y z'],
+        gitEnv: {
+          GIT_OBJECT_DIRECTORY: path.join(repo, 'objects/incoming-1'),
+          GIT_ALTERNATE_OBJECT_DIRECTORIES: `${path.join(repo, 'objects')}:/abs/objects`,
+          GIT_QUARANTINE_PATH: path.join(repo, 'objects/incoming-1'),
+        },
+      },
     },
   ]);
+});
+
+t.test('reference-transaction and post-receive calls reach the handler with their state and updates', async (t) => {
+  const f = fixture(t);
+  const requests: PushRequest[] = [];
+  const engine = await startEngineSocket(f.socket, me, async (request, say) => {
+    requests.push(request);
+    say(`seen ${request.call.hook}`);
+  });
+  t.teardown(() => engine.close());
+  const env = { BLUEGREEN_ENGINE_SOCKET: f.socket, GIT_PUSH_OPTION_COUNT: '1', GIT_PUSH_OPTION_0: 'force-live' };
+  const input = `${ZERO} ${B} refs/tags/v1\n${A} ${B} refs/heads/main\n`;
+  const main = { oldrev: A, newrev: B, ref: 'refs/heads/main' };
+  for (const state of ['prepared', 'committed', 'aborted'] as const) {
+    const result = await runHook(f.repo('blue'), env, input, ['reference-transaction', state]).done;
+    t.equal(result.code, 0, result.stderr);
+    t.equal(result.stdout, 'seen reference-transaction\n');
+    t.same(requests.at(-1)?.call, { hook: 'reference-transaction', state, updates: [main] }, `${state}: only the update of main`);
+  }
+  const post = await runHook(f.repo('blue'), env, input, ['post-receive']).done;
+  t.equal(post.code, 0, post.stderr);
+  t.equal(post.stdout, 'seen post-receive\n');
+  t.same(requests.at(-1)?.call, { hook: 'post-receive', updates: [{ oldrev: ZERO, newrev: B, ref: 'refs/tags/v1' }, main] }, 'post-receive: every update git made');
+  t.same(requests.map((r) => [r.colour, r.pusher, r.receivePackPid]), Array(4).fill(['blue', 'carol', process.pid]));
+
+  const unnamed = await runHook(f.repo('blue'), env, input, []).done;
+  t.equal(unnamed.code, 0, unnamed.stderr);
+  t.equal(requests.at(-1)?.call.hook, 'pre-receive', 'with no name the hook is pre-receive');
+});
+
+t.test('a reference-transaction that does not change main never contacts the engine', async (t) => {
+  const f = fixture(t);
+  const tagOnly = `${ZERO} ${A} refs/tags/v1\n${ZERO} ${A} refs/heads/main-2\n${ZERO} ${A} refs/heads/x/refs/heads/main\n`;
+  // No server at all: a call that tried to connect would refuse.
+  for (const input of [tagOnly, '']) {
+    const result = await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }, input, ['reference-transaction', 'prepared']).done;
+    t.equal(result.code, 0, result.stderr);
+    t.equal(result.stdout, '', `nothing said for ${JSON.stringify(input)}`);
+  }
+  let called = false;
+  const engine = await startEngineSocket(f.socket, me, async () => {
+    called = true;
+  });
+  t.teardown(() => engine.close());
+  t.equal((await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }, tagOnly, ['reference-transaction', 'prepared']).done).code, 0);
+  t.notOk(called, 'the handler never saw it');
+  t.equal((await runHook(f.repo('blue'), { BLUEGREEN_ENGINE_SOCKET: f.socket }, `${A} ${B} refs/heads/main\n`, ['reference-transaction', 'prepared']).done).code, 0);
+  t.ok(called, 'the control call, with main, does reach it');
+});
+
+t.test('only pre-receive and reference-transaction prepared can refuse; the others never fail', async (t) => {
+  const f = fixture(t);
+  const env = { BLUEGREEN_ENGINE_SOCKET: f.socket };
+  const input = `${A} ${B} refs/heads/main\n`;
+  const notRunning = `bluegreen: the deploy server is not running (ENOENT at ${f.socket}); the push was not accepted\n`;
+  // No server.
+  for (const args of [['reference-transaction', 'committed'], ['reference-transaction', 'aborted'], ['post-receive']]) {
+    const result = await runHook(f.repo('blue'), env, input, args).done;
+    t.equal(result.code, 0, `${args.join(' ')} with no server`);
+    t.equal(result.stdout, '', 'and says nothing');
+  }
+  for (const args of [['pre-receive'], ['reference-transaction', 'prepared']]) {
+    const result = await runHook(f.repo('blue'), env, input, args).done;
+    t.equal(result.code, 1, `${args.join(' ')} with no server`);
+    t.equal(result.stdout, notRunning);
+  }
+  // A server that refuses everything.
+  const engine = await startEngineSocket(f.socket, me, async () => {
+    throw new UserError('no', { hint: 'never' });
+  });
+  t.teardown(() => engine.close());
+  for (const args of [['reference-transaction', 'committed'], ['reference-transaction', 'aborted'], ['post-receive']]) {
+    const result = await runHook(f.repo('blue'), env, input, args).done;
+    t.equal(result.code, 0, `${args.join(' ')} refused by the engine`);
+    t.equal(result.stdout, 'error: no\nhint: never\n', 'its lines are still shown');
+  }
+  for (const args of [['pre-receive'], ['reference-transaction', 'prepared']]) {
+    const result = await runHook(f.repo('blue'), env, input, args).done;
+    t.equal(result.code, 1, `${args.join(' ')} refused by the engine`);
+    t.equal(result.stdout, 'error: no\nhint: never\n');
+  }
 });
 
 t.test('without BLUEGREEN_ENGINE_SOCKET the hook finds the socket from its repository', async (t) => {
@@ -202,19 +293,26 @@ t.test('requests the engine refuses: not ours, malformed, wrong repository', asy
   const refusal = (message: string) => `say bluegreen: ${message}; the push was not accepted\ndone refused\n`;
   const update = `update ${ZERO} ${A} refs/heads/main`;
   const request = (...lines: string[]) => `${lines.join('\n')}\nend\n`;
-  const good = [HOOK_PROTOCOL, 'ppid 42', `repo ${f.repo('blue')}`, update];
+  const head = [HOOK_PROTOCOL, 'hook pre-receive', 'ppid 42'];
+  const good = [...head, `repo ${f.repo('blue')}`, update];
+  const withHook = (hook: string) => [HOOK_PROTOCOL, hook, ...good.slice(2)];
   const cases: Array<[string[], string]> = [
-    [['bluegreen-hook 1', ...good.slice(1)], `the hook does not speak this server's protocol (expected "${HOOK_PROTOCOL}")`],
+    [['bluegreen-hook 2', ...good.slice(1)], `the hook does not speak this server's protocol (expected "${HOOK_PROTOCOL}")`],
     [[...good, 'shell rm -rf /'], 'the hook sent a bad request (unknown field "shell")'],
-    [[...good.slice(0, 3), `update abc ${A} refs/heads/main`], 'the hook sent a bad request (updates.0.oldrev: expected a 40-digit hex object name)'],
-    [[...good.slice(0, 3), `update ${ZERO} ${A} refs/heads/../x`], 'the hook sent a bad request (updates.0.ref: expected a valid ref name)'],
-    [[...good.slice(0, 3), `update ${ZERO} ${A} HEAD`], 'the hook sent a bad request (updates.0.ref: expected a ref name under refs/)'],
-    [good.slice(0, 3), 'the hook sent a bad request (updates: Too small: expected array to have >=1 items)'],
+    [[...good.slice(0, 4), `update abc ${A} refs/heads/main`], 'the hook sent a bad request (updates.0.oldrev: expected a 40-digit hex object name)'],
+    [[...good.slice(0, 4), `update ${ZERO} ${A} refs/heads/../x`], 'the hook sent a bad request (updates.0.ref: expected a valid ref name)'],
+    [[...good.slice(0, 4), `update ${ZERO} ${A} HEAD`], 'the hook sent a bad request (updates.0.ref: expected a ref name under refs/)'],
+    [good.slice(0, 4), 'the hook sent a bad request (updates: Too small: expected array to have >=1 items)'],
     [[...good, 'env LD_PRELOAD /x.so'], 'the hook sent a bad request (gitEnv: Unrecognized key: "LD_PRELOAD")'],
-    [[good[0] ?? '', 'ppid me', ...good.slice(2)], 'the hook sent a bad request (ppid: Invalid input: expected number, received NaN)'],
-    [[good[0] ?? '', good[1] ?? '', 'repo repos/blue.git', update], 'the hook sent a bad request (repoDir: expected an absolute path)'],
-    [[good[0] ?? '', good[1] ?? '', `repo ${f.repo('other')}`, update], `${JSON.stringify(f.repo('other'))} is not one of this server's repositories (blue.git, green.git)`],
-    [[good[0] ?? '', good[1] ?? '', 'repo /elsewhere/repos/blue.git', update], `"/elsewhere/repos/blue.git" is not one of this server's repositories (blue.git, green.git)`],
+    [[HOOK_PROTOCOL, 'hook pre-receive', 'ppid me', ...good.slice(3)], 'the hook sent a bad request (ppid: Invalid input: expected number, received NaN)'],
+    [[...head, 'repo repos/blue.git', update], 'the hook sent a bad request (repoDir: expected an absolute path)'],
+    [[...head, `repo ${f.repo('other')}`, update], `${JSON.stringify(f.repo('other'))} is not one of this server's repositories (blue.git, green.git)`],
+    [[...head, 'repo /elsewhere/repos/blue.git', update], `"/elsewhere/repos/blue.git" is not one of this server's repositories (blue.git, green.git)`],
+    [[HOOK_PROTOCOL, ...good.slice(2)], 'the hook sent a bad request (hook: Invalid input)'],
+    [withHook('hook update'), 'the hook sent a bad request (hook: Invalid input)'],
+    [withHook('hook reference-transaction'), 'the hook sent a bad request (hook: Invalid input)'],
+    [withHook('hook reference-transaction started'), 'the hook sent a bad request (hook: Invalid input)'],
+    [withHook('hook pre-receive prepared'), 'the hook sent a bad request (hook: Invalid input)'],
   ];
   for (const [lines, message] of cases) {
     t.equal(await send(f.socket, request(...lines)), refusal(message), message);
@@ -243,7 +341,7 @@ t.test('the hook going away mid-deploy does not disturb the handler', async (t) 
   const gate = new Promise<void>((resolve) => (release = resolve));
   let finished: Promise<void> | undefined;
   let signal: AbortSignal | undefined;
-  const handler: ReceiveHandler = (_request, say, interrupted) => {
+  const handler: PushHandler = (_request, say, interrupted) => {
     signal = interrupted;
     finished = (async () => {
       say('started');

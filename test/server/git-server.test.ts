@@ -1,6 +1,6 @@
 /**
- * The git endpoint with real git clients over HTTP(S), the real pre-receive hook and engine socket,
- * and a receive handler written here (not the deploy engine).
+ * The git endpoint with real git clients over HTTP(S), the real git hooks and engine socket, and a push handler
+ * written here (not the deploy engine).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import { addUser, removeUser } from '../../src/adapters/state/users.js';
 import { parseConfig } from '../../src/core/config.js';
 import { UserError } from '../../src/core/errors.js';
-import type { ReceiveHandler, ReceiveRequest } from '../../src/server/receive.js';
+import type { PushHandler, PushRequest } from '../../src/deploy/push-handler.js';
 import { type GitServer, startGitServer } from '../../src/server/git-server.js';
 import { cleanGitEnv, WorkRepo } from '../helpers/git-repo.js';
 
@@ -24,27 +24,30 @@ interface Setup {
   dataDir: string;
   token: string;
   server: GitServer;
-  requests: ReceiveRequest[];
+  /** Every hook call, in order. */
+  requests: PushRequest[];
+  /** The pre-receive calls: one per push that reached the hooks. */
+  pushes(): Extract<PushRequest['call'], { hook: 'pre-receive' }>[];
   logs: string[];
   remote(colour?: string, user?: string, token?: string): string;
   repo(colour: string): string;
   ref(colour: string, ref?: string): string;
 }
 
-async function setup(t: Test, handler?: ReceiveHandler, env: Record<string, string> = {}): Promise<Setup> {
+async function setup(t: Test, handler?: PushHandler, env: Record<string, string> = {}): Promise<Setup> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bg-gs-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const token = await addUser(dataDir, 'alice');
   const { config, errors } = parseConfig({ BLUEGREEN_DATA_DIR: dataDir, BLUEGREEN_LISTEN: '127.0.0.1:0', ...env }, dataDir);
   t.same(errors, []);
-  const requests: ReceiveRequest[] = [];
+  const requests: PushRequest[] = [];
   const logs: string[] = [];
   const server = await startGitServer({
     config: config!,
     handler: async (request, say, interrupted) => {
       requests.push(request);
       if (handler) await handler(request, say, interrupted);
-      else say(`accepted ${request.updates.map((u) => `${u.ref} ${u.newrev.slice(0, 12)}`).join(', ')} from ${request.pusher}`);
+      else if (request.call.hook === 'pre-receive') say(`accepted ${request.call.updates.map((u) => `${u.ref} ${u.newrev.slice(0, 12)}`).join(', ')} from ${request.pusher}`);
     },
     log: (line) => logs.push(line),
   });
@@ -55,6 +58,7 @@ async function setup(t: Test, handler?: ReceiveHandler, env: Record<string, stri
     token,
     server,
     requests,
+    pushes: () => requests.flatMap((r) => (r.call.hook === 'pre-receive' ? [r.call] : [])),
     logs,
     remote: (colour = 'blue', user = 'alice', secret = token) => {
       const url = new URL(server.url);
@@ -124,30 +128,45 @@ function objectCount(repoDir: string): number {
   return count + inPack;
 }
 
-t.test('push, clone and fetch with a valid token; the handler gets the push with its pusher', async (t) => {
-  const s = await setup(t);
+t.test('push, clone and fetch with a valid token; the handler gets each hook call of the push with its pusher', async (t) => {
+  const s = await setup(t, async (request, say) => {
+    const { call } = request;
+    say(`${call.hook}${call.hook === 'reference-transaction' ? ` ${call.state}` : ''}: ${call.updates.map((u) => `${u.ref} ${u.newrev.slice(0, 12)}`).join(', ')} from ${request.pusher}`);
+  });
   const work = workRepo(t);
   work.write('index.html', '<h1>v1</h1>');
   const v1 = work.commit('v1');
   const pushed = await git(work.dir, ['push', s.remote('blue'), 'main']);
   t.equal(pushed.code, 0, pushed.stderr);
-  t.match(pushed.stderr, `remote: accepted refs/heads/main ${v1.slice(0, 12)} from alice`);
+  t.match(pushed.stderr, `remote: pre-receive: refs/heads/main ${v1.slice(0, 12)} from alice`);
+  t.match(pushed.stderr, `remote: post-receive: refs/heads/main ${v1.slice(0, 12)} from alice`, "post-receive's lines reach the pusher too");
   t.equal(s.ref('blue'), v1);
   t.equal(s.ref('green'), '', 'the other colour is untouched');
-  t.equal(s.requests.length, 1);
-  const request = s.requests[0]!;
-  t.equal(request.colour, 'blue');
-  t.equal(request.pusher, 'alice');
-  t.same(request.updates, [{ oldrev: '0'.repeat(40), newrev: v1, ref: 'refs/heads/main' }]);
-  t.same(request.pushOptions, []);
-  t.equal(request.repoDir, s.repo('blue'));
-  t.ok(request.gitEnv.GIT_QUARANTINE_PATH?.startsWith(path.join(s.repo('blue'), 'objects')), 'the quarantine is passed on');
+  const main1 = [{ oldrev: '0'.repeat(40), newrev: v1, ref: 'refs/heads/main' }];
+  t.same(
+    s.requests.map((r) => r.call),
+    [
+      { hook: 'pre-receive', updates: main1, pushOptions: [], gitEnv: s.pushes()[0]?.gitEnv },
+      { hook: 'reference-transaction', state: 'prepared', updates: main1 },
+      { hook: 'reference-transaction', state: 'committed', updates: main1 },
+      { hook: 'post-receive', updates: main1 },
+    ],
+    'pre-receive, the transaction of main prepared then committed, post-receive',
+  );
+  for (const request of s.requests) {
+    t.equal(request.colour, 'blue');
+    t.equal(request.pusher, 'alice');
+    t.equal(request.repoDir, s.repo('blue'));
+  }
+  t.equal(new Set(s.requests.map((r) => r.receivePackPid)).size, 1, 'every hook call of the push names the same git-receive-pack');
+  t.ok(s.pushes()[0]?.gitEnv.GIT_QUARANTINE_PATH?.startsWith(path.join(s.repo('blue'), 'objects')), 'the quarantine is passed on');
 
   const cloneDir = mkdtempSync(path.join(os.tmpdir(), 'bg-gs-clone-'));
   t.teardown(() => rmSync(cloneDir, { recursive: true, force: true }));
   const cloned = await git(cloneDir, ['clone', '-q', s.remote('blue'), 'c']);
   t.equal(cloned.code, 0, cloned.stderr);
   t.equal((await git(path.join(cloneDir, 'c'), ['rev-parse', 'HEAD'])).stdout.trim(), v1, 'default branch main is checked out');
+  t.equal(s.requests.length, 4, 'a clone calls no hook');
 
   work.write('index.html', '<h1>v2</h1>');
   const v2 = work.commit('v2');
@@ -155,15 +174,21 @@ t.test('push, clone and fetch with a valid token; the handler gets the push with
   const fetched = await git(path.join(cloneDir, 'c'), ['fetch', '-q', 'origin']);
   t.equal(fetched.code, 0, fetched.stderr);
   t.equal((await git(path.join(cloneDir, 'c'), ['rev-parse', 'origin/main'])).stdout.trim(), v2);
-  t.same(
-    s.requests[1]?.updates,
-    [{ oldrev: v1, newrev: v2, ref: 'refs/heads/main' }],
-  );
+  t.same(s.pushes()[1]?.updates, [{ oldrev: v1, newrev: v2, ref: 'refs/heads/main' }]);
+  t.not(s.requests[4]?.receivePackPid, s.requests[0]?.receivePackPid, 'another push, another git-receive-pack');
 
+  const before = s.requests.length;
   const green = await git(work.dir, ['push', s.remote('green'), 'main', 'main:refs/heads/other']);
   t.equal(green.code, 0, green.stderr);
-  t.equal(s.requests[2]?.colour, 'green');
-  t.same(s.requests[2]?.updates.map((u) => u.ref).sort(), ['refs/heads/main', 'refs/heads/other'], 'one hook call for all refs');
+  const calls = s.requests.slice(before);
+  t.same(calls.map((r) => r.colour), ['green', 'green', 'green', 'green']);
+  t.same(s.pushes()[2]?.updates.map((u) => u.ref).sort(), ['refs/heads/main', 'refs/heads/other'], 'one pre-receive call for all refs');
+  t.same(
+    calls.filter((r) => r.call.hook === 'reference-transaction').map((r) => r.call.updates.map((u) => u.ref)),
+    [['refs/heads/main'], ['refs/heads/main']],
+    'the transaction calls only for main',
+  );
+  t.same(calls.at(-1)?.call.updates.map((u) => u.ref).sort(), ['refs/heads/main', 'refs/heads/other'], 'post-receive: every ref git updated');
 });
 
 t.test('no credentials or wrong ones: 401 on every request, and nothing reaches git', async (t) => {
@@ -234,6 +259,7 @@ t.test('a raw receive-pack POST without credentials is refused before git sees i
   t.match(accepted.body, 'unpack ok');
   t.equal(s.ref('blue'), sha);
   t.equal(s.requests[0]?.pusher, 'alice');
+  t.equal(s.pushes().length, 1);
 });
 
 t.test('only blue.git and green.git exist: other paths answer 404 and create nothing', async (t) => {
@@ -308,6 +334,27 @@ t.test('a handler that refuses with a UserError rejects the push and shows why',
   t.match(pushed.stderr, /\[remote rejected\] main -> main \(pre-receive hook declined\)/);
   t.equal(s.ref('blue'), '', 'the ref is unchanged');
   t.equal(objectCount(s.repo('blue')), 0, 'the quarantined objects are dropped');
+  t.same(s.requests.map((r) => r.call.hook), ['pre-receive'], 'no other hook runs for a refused push');
+});
+
+t.test('a refusal in reference-transaction prepared makes git drop the update of main', async (t) => {
+  const s = await setup(t, async (request, say) => {
+    if (request.call.hook === 'pre-receive') say('prepared');
+    if (request.call.hook === 'reference-transaction' && request.call.state === 'prepared') throw new UserError('the hosts could not switch');
+  });
+  const work = workRepo(t);
+  const v1 = work.commit('v1');
+  const pushed = await git(work.dir, ['push', s.remote('blue'), 'main']);
+  t.not(pushed.code, 0, 'the push fails');
+  t.match(pushed.stderr, 'remote: prepared');
+  t.match(pushed.stderr, /\[remote rejected\] main -> main/);
+  t.equal(s.ref('blue'), '', 'main did not move');
+  t.same(
+    s.requests.map((r) => (r.call.hook === 'reference-transaction' ? `${r.call.hook} ${r.call.state}` : r.call.hook)),
+    ['pre-receive', 'reference-transaction prepared', 'reference-transaction aborted'],
+    'git tells the engine the transaction was aborted, and runs no post-receive for it',
+  );
+  t.same(s.requests.at(-1)?.call.updates, [{ oldrev: '0'.repeat(40), newrev: v1, ref: 'refs/heads/main' }]);
 });
 
 t.test('a handler that fails unexpectedly: a generic line for the pusher, the details in the log', async (t) => {
@@ -330,7 +377,7 @@ t.test('push options arrive', async (t) => {
   work.commit('v1');
   const pushed = await git(work.dir, ['push', '-o', 'force-live', '-o', 'note=two words', s.remote('green'), 'main']);
   t.equal(pushed.code, 0, pushed.stderr);
-  t.same(s.requests[0]?.pushOptions, ['force-live', 'note=two words']);
+  t.same(s.pushes()[0]?.pushOptions, ['force-live', 'note=two words']);
 });
 
 t.test('a push larger than 1 MiB (git sends a probe POST first) works', async (t) => {
@@ -342,7 +389,7 @@ t.test('a push larger than 1 MiB (git sends a probe POST first) works', async (t
   t.equal(pushed.code, 0, pushed.stderr.slice(-2000));
   t.equal((pushed.stderr.match(/=> Send header: POST \/blue\.git\/git-receive-pack/g) ?? []).length >= 2, true, 'a probe, then the pack');
   t.equal(s.ref('blue'), sha);
-  t.equal(s.requests.length, 1, 'the probe is not a push');
+  t.equal(s.pushes().length, 1, 'the probe is not a push');
 });
 
 t.test('a user added while the server runs can push; a removed one cannot', async (t) => {

@@ -2,51 +2,17 @@
  * End to end: real `git push` over HTTP to the real `bluegreen serve`, deploying over SSH to real OpenSSH
  * hosts on 127.0.0.2 (blue) and 127.0.0.3 (green) as an unprivileged deploy user.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import t, { type Test } from 'tap';
-import { cleanEnv, requireBuild, runCli, startServe, startTwoHosts } from '../helpers/bluegreen.js';
+import t from 'tap';
+import { requireBuild, runCli, startServe } from '../helpers/bluegreen.js';
+import { push, setupPush } from '../helpers/push-setup.js';
 import { WorkRepo } from '../helpers/git-repo.js';
 import { descendants } from '../helpers/sshd.js';
 
-const execFileAsync = promisify(execFile);
 requireBuild();
 
-interface PushResult {
-  code: number;
-  output: string;
-}
-
-async function push(work: WorkRepo, remote: string, ...args: string[]): Promise<PushResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync('git', ['push', remote, ...args], { cwd: work.dir, env: cleanEnv() });
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, output: e.stdout + e.stderr };
-  }
-}
-
-async function setup(t: Test, extraEnv: Record<string, string> = {}) {
-  const hosts = await startTwoHosts(t);
-  const env = { ...hosts.env, ...extraEnv };
-  const added = await runCli(hosts.dir, ['user', 'add', 'alice'], env);
-  t.equal(added.code, 0, added.stderr);
-  const token = added.stdout.split('\n')[1] ?? '';
-  const server = await startServe(hosts.dir, env, t);
-  const work = new WorkRepo();
-  t.teardown(() => work.cleanup());
-  const base = new URL(server.gitUrl);
-  for (const colour of ['blue', 'green']) {
-    work.git('remote', 'add', colour, `${base.protocol}//alice:${token}@${base.host}/${colour}.git`);
-  }
-  const current = (colour: 'blue' | 'green', file = '') => path.join(hosts.appRoots[colour], 'current', file);
-  const branchOf = async (colour: string) =>
-    (await execFileAsync('git', ['--git-dir', path.join(hosts.dataDir, 'repos', `${colour}.git`), 'rev-parse', '--verify', '-q', 'refs/heads/main'], { env: cleanEnv() }).catch(() => ({ stdout: '' }))).stdout.trim();
-  return { hosts, env, token, server, work, current, branchOf };
-}
+const setup = setupPush;
 
 t.test('push deploys to the host over SSH, atomically, with progress; later pushes send only changes', async (t) => {
   const { hosts, work, current, branchOf, server } = await setup(t);
@@ -316,7 +282,7 @@ t.test('a hook killed mid-deploy rejects the push and never switches current', a
   const lockFile = path.join(hosts.dataDir, 'locks', 'blue.lock');
   const pushing = push(work, 'blue', 'main');
   while (!existsSync(lockFile)) await new Promise((r) => setTimeout(r, 5));
-  const hooks = descendantsMatching(server.child.pid ?? 0, 'pre-receive.pl');
+  const hooks = descendantsMatching(server.child.pid ?? 0, 'git-hook.pl');
   t.equal(hooks.length, 1, 'found the running hook');
   for (const pid of hooks) process.kill(pid, 'SIGKILL');
   const result = await pushing;

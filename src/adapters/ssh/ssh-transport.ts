@@ -170,7 +170,12 @@ export class SshTransport implements Transport {
     this.#connection = undefined;
     if (connection === undefined || connection.closed) return;
     await new Promise<void>((resolve) => {
-      connection.client.once('close', () => resolve());
+      // A host that does not answer the disconnect must not hold up shutting down.
+      const timer = setTimeout(() => connection.client.destroy(), 2000);
+      connection.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       connection.client.end();
     });
   }

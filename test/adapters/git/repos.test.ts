@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { ensureRepos, hookScriptPath, PERL, preReceiveScript, repoPath } from '../../../src/adapters/git/repos.js';
+import { ensureRepos, GIT_HOOKS, hookScript, hookScriptPath, PERL, repoPath } from '../../../src/adapters/git/repos.js';
 import { cleanGitEnv, WorkRepo } from '../../helpers/git-repo.js';
 
 function dataDir(t: Test): string {
@@ -18,7 +18,7 @@ const gitIn = (dir: string, ...args: string[]) => execFileSync('git', args, { cw
 t.test('hookScriptPath is the hook of this install, and perl can compile it', async (t) => {
   const script = hookScriptPath();
   t.ok(path.isAbsolute(script));
-  t.equal(script, path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../hooks/pre-receive.pl'));
+  t.equal(script, path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../hooks/git-hook.pl'));
   t.doesNotThrow(() => execFileSync(PERL, ['-c', script], { stdio: 'pipe' }), 'perl -c: syntax OK');
 });
 
@@ -31,52 +31,68 @@ t.test('ensureRepos refuses a hook command whose program is missing', async (t) 
   });
 });
 
-t.test('ensureRepos creates exactly blue.git and green.git, bare, on main, with their hook', async (t) => {
+t.test('ensureRepos creates exactly blue.git and green.git, bare, on main, with their hooks', async (t) => {
   const dir = dataDir(t);
   const dirs = ensureRepos(dir);
   t.same(dirs, { blue: repoPath(dir, 'blue'), green: repoPath(dir, 'green') });
   t.same(readdirSync(path.join(dir, 'repos')).sort(), ['blue.git', 'green.git']);
+  t.same([...GIT_HOOKS].sort(), ['post-receive', 'pre-receive', 'reference-transaction']);
   for (const repo of Object.values(dirs)) {
     t.equal(gitIn(repo, 'rev-parse', '--is-bare-repository'), 'true');
     t.equal(gitIn(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/main');
     t.equal(gitIn(repo, 'config', 'receive.advertisePushOptions'), 'true');
     t.equal(gitIn(repo, 'config', 'receive.fsckObjects'), 'true');
-    const hook = path.join(repo, 'hooks', 'pre-receive');
-    t.equal(statSync(hook).mode & 0o777, 0o755);
-    t.equal(readFileSync(hook, 'utf8'), preReceiveScript([PERL, hookScriptPath()]));
-    t.match(readFileSync(hook, 'utf8'), /^#!\/bin\/sh\n(#.*\n)*exec '\/usr\/bin\/perl' '\/.*\/hooks\/pre-receive\.pl'\n$/);
+    for (const name of GIT_HOOKS) {
+      const hook = path.join(repo, 'hooks', name);
+      t.equal(statSync(hook).mode & 0o777, 0o755, name);
+      t.equal(readFileSync(hook, 'utf8'), hookScript([PERL, hookScriptPath()], name));
+      t.equal(
+        readFileSync(hook, 'utf8').split('\n').at(-2),
+        `exec '/usr/bin/perl' '${hookScriptPath()}' '${name}' "$@"`,
+        `${name} runs the hook program with its name first`,
+      );
+      t.match(readFileSync(hook, 'utf8'), /^#!\/bin\/sh\n(#.*\n)*exec .*\n$/);
+    }
   }
 });
 
-t.test('ensureRepos again: keeps the history, rewrites the hook', async (t) => {
+t.test('ensureRepos again: keeps the history, rewrites the hooks', async (t) => {
   const dir = dataDir(t);
   ensureRepos(dir);
   const work = new WorkRepo('bg-repos-work-');
   t.teardown(() => work.cleanup());
   const sha = work.commit('v1');
-  // No hook command that would need a server: a hook that accepts.
+  // No hook command that would need a server: hooks that accept.
   ensureRepos(dir, ['/bin/true']);
   work.git('push', '-q', repoPath(dir, 'blue'), 'main');
-  const hook = path.join(repoPath(dir, 'blue'), 'hooks', 'pre-receive');
-  writeFileSync(hook, '#!/bin/sh\nexit 1\n');
+  for (const name of GIT_HOOKS) writeFileSync(path.join(repoPath(dir, 'blue'), 'hooks', name), '#!/bin/sh\nexit 1\n');
   ensureRepos(dir, ['/bin/true']);
-  t.equal(readFileSync(hook, 'utf8'), preReceiveScript(['/bin/true']), 'rewritten at every start');
+  for (const name of GIT_HOOKS) {
+    t.equal(readFileSync(path.join(repoPath(dir, 'blue'), 'hooks', name), 'utf8'), hookScript(['/bin/true'], name), `${name} rewritten at every start`);
+  }
   t.equal(gitIn(repoPath(dir, 'blue'), 'rev-parse', 'main'), sha, 'the pushed history is kept');
   t.same(readdirSync(path.join(repoPath(dir, 'blue'), 'hooks')).filter((f) => f.endsWith('.tmp')), []);
+  work.commit('v2');
+  t.doesNotThrow(() => work.git('push', '-q', repoPath(dir, 'blue'), 'main'), 'the rewritten hooks accept again');
 });
 
-t.test('the hook script execs its command with every argument intact, replacing the shell', async (t) => {
+t.test('the hook scripts exec their command with the hook name and every argument intact, replacing the shell', async (t) => {
   const dir = dataDir(t);
   const program = "console.log(JSON.stringify({ pid: process.pid, args: process.argv.slice(1) }))";
   ensureRepos(dir, [process.execPath, '-e', program, "it's", 'two words', '$HOME', '`id`']);
-  const hook = path.join(repoPath(dir, 'green'), 'hooks', 'pre-receive');
-  const child = spawn(hook, [], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((resolve) => child.on('close', resolve));
-  const seen = JSON.parse(out) as { pid: number; args: string[] };
-  t.same(seen.args, ["it's", 'two words', '$HOME', '`id`']);
-  t.equal(seen.pid, child.pid, 'exec: the program is the process git started, so its parent is git');
+  const runHook = async (name: string, args: string[]) => {
+    const child = spawn(path.join(repoPath(dir, 'green'), 'hooks', name), args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    return { seen: JSON.parse(out) as { pid: number; args: string[] }, pid: child.pid };
+  };
+  const pre = await runHook('pre-receive', []);
+  t.same(pre.seen.args, ["it's", 'two words', '$HOME', '`id`', 'pre-receive']);
+  t.equal(pre.seen.pid, pre.pid, 'exec: the program is the process git started, so its parent is git');
+  const transaction = await runHook('reference-transaction', ['prepared']);
+  t.same(transaction.seen.args, ["it's", 'two words', '$HOME', '`id`', 'reference-transaction', 'prepared'], "git's arguments follow the name");
+  t.same((await runHook('post-receive', [])).seen.args.at(-1), 'post-receive');
 });
 
 t.test('pushed trees with .git or .. entries are refused (receive.fsckObjects)', async (t) => {
