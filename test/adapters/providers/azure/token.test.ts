@@ -3,6 +3,7 @@ import { createArmClient } from '../../../../src/adapters/providers/azure/arm.js
 import { createAzureTokenSource } from '../../../../src/adapters/providers/azure/token.js';
 import type { AzureCredentials } from '../../../../src/core/config.js';
 import { virtualClock } from '../../../fakes/clock.js';
+import { startScriptedApi } from '../../../fakes/scripted-api.js';
 import { appGateway, startFakeAzure } from '../../../fakes/azure-api.js';
 import { rejectsWithUserError } from '../../../helpers/user-error.js';
 
@@ -11,11 +12,13 @@ const IDS = { tenantId: 'tenant-1', clientId: 'client-1', subscriptionId: 'sub-1
 
 async function setup(t: Test, options: { tokenLifetimeS?: number; secret?: string; deadlineMs?: number } = {}) {
   const clock = virtualClock();
+  /** How far Azure's clock runs ahead of ours. */
+  const skew = { ms: 0 };
   const fake = await startFakeAzure({
     ...IDS,
     clientSecret: SECRET,
     tokenLifetimeS: options.tokenLifetimeS,
-    now: clock.now,
+    now: () => clock.now() + skew.ms,
     gateways: { gw: appGateway(IDS.subscriptionId, IDS.resourceGroup, 'gw', ['blue-pool', 'green-pool'], [{ name: 'main', pool: 'blue-pool' }]) },
   });
   t.teardown(() => fake.close());
@@ -28,7 +31,7 @@ async function setup(t: Test, options: { tokenLifetimeS?: number; secret?: strin
   /** Asserts a UserError matching `message`, with no secret or token in it. */
   const fails = (promise: Promise<unknown>, message: RegExp, hint?: RegExp) =>
     rejectsWithUserError(t, promise, { message, hint, secrets: [SECRET, /eyJfake/] });
-  return { clock, fake, azure, tokens, arm, path, what, fails };
+  return { clock, skew, fake, azure, tokens, arm, path, what, fails };
 }
 
 t.test('tokens are cached and renewed shortly before they expire', async (t) => {
@@ -83,3 +86,30 @@ t.test('sign-in endpoint unreachable', async (t) => {
   await fails(tokens.token(), /^gave up on POST http:\/\/127\.0\.0\.1:\d+\/tenant-1\/oauth2\/v2\.0\/token \(Azure sign-in\) after 3 tries: could not reach 127\.0\.0\.1:\d+ \(connection refused\)$/, /AZURE_AUTHORITY_URL/);
 });
 
+
+t.test('a token Azure says expired (its clock runs ahead) is renewed once on the 401', async (t) => {
+  const { skew, fake, arm, path, what } = await setup(t, { tokenLifetimeS: 3600 });
+  await arm.get(path, '2024-05-01', what);
+  skew.ms = 3601_000; // our cached token still looks fresh to us
+  t.equal((await arm.get(path, '2024-05-01', what)).name, 'gw');
+  t.equal(fake.tokensIssued(), 2);
+  t.ok(fake.requests.filter((r) => r.startsWith('GET')).length === 3, 'the expired try, then the renewed one');
+});
+
+t.test('sign-in answers 5xx: retried', async (t) => {
+  const { azure, clock } = await setup(t);
+  const api = await startScriptedApi([{ status: 503, body: { error: 'temporarily_unavailable' }, headers: { 'retry-after': '2' } }, { status: 200, body: { access_token: 'eyJfake.x', expires_in: 3600 } }]);
+  t.teardown(() => api.close());
+  const tokens = createAzureTokenSource({ ...azure, authorityUrl: api.url }, { pollIntervalMs: 1000, ...clock });
+  t.equal(await tokens.token(), 'eyJfake.x');
+  t.same(clock.slept, [2000]);
+  t.match(api.requests[1], { method: 'POST', url: '/tenant-1/oauth2/v2.0/token', contentType: 'application/x-www-form-urlencoded' });
+});
+
+t.test('sign-in answers 200 without a token', async (t) => {
+  const { azure, fails } = await setup(t);
+  const api = await startScriptedApi([{ status: 200, body: { token_type: 'Bearer' } }]);
+  t.teardown(() => api.close());
+  const tokens = createAzureTokenSource({ ...azure, authorityUrl: api.url }, { sleep: async () => undefined });
+  await fails(tokens.token(), /^Azure sign-in failed for client client-1 in tenant tenant-1: HTTP 200 without an access token$/, /AZURE_CLIENT_SECRET/);
+});
