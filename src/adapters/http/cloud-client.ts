@@ -165,13 +165,10 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     return resolved;
   }
 
-  async function send(method: string, url: URL, request: CloudRequest): Promise<CloudAnswer> {
+  /** One request; throws only what fetch throws (no answer). */
+  async function send(method: string, url: URL, request: CloudRequest, token: string | undefined): Promise<CloudAnswer> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.tokens) {
-      const token = await options.tokens.token();
-      usedTokens.add(token);
-      headers.authorization = `Bearer ${token}`;
-    }
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     let body: string | URLSearchParams | undefined;
     if (request.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -210,8 +207,11 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
         let problem: string;
         let network = false;
         let answer: CloudAnswer | undefined;
+        // Outside the try: a failed sign-in is its own error, not a network problem of this call.
+        const token = await options.tokens?.token();
+        if (token !== undefined) usedTokens.add(token);
         try {
-          answer = await send(method, url, request);
+          answer = await send(method, url, request, token);
         } catch (error) {
           problem = unreachable(url.href, error, t.requestTimeoutMs);
           network = true;

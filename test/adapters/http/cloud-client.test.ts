@@ -187,6 +187,13 @@ t.test('bearer tokens', async (t) => {
     t.equal(api.requests.length, 2);
     t.equal(tokens.issued, 2);
   });
+  t.test('a token source that fails: its error, at once, and no request', async (t) => {
+    const signInFailed = new UserError('sign-in failed: wrong secret');
+    const { api, client, clock } = await setup(t, [ok()], { tokens: { token: async () => Promise.reject(signInFailed) } });
+    await t.rejects(client.request({ method: 'GET', url: '/x' }), signInFailed);
+    t.equal(api.requests.length, 0);
+    t.same(clock.slept, []);
+  });
   t.test('a token that cannot be renewed: the first 401 is final', async (t) => {
     const { api, client, fails } = await setup(t, [armError(401, 'unauthorized', 'Unable to authenticate you')], { tokens: { token: async () => 'tok-static' } });
     await fails(client.request({ method: 'GET', url: '/x' }), /HTTP 401 unauthorized: Unable to authenticate you$/);

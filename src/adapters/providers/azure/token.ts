@@ -8,7 +8,7 @@ import { UserError } from '../../../core/errors.js';
 import { type BearerTokens, type CloudTiming, cloudTiming, createCloudClient } from '../../http/cloud-client.js';
 import type { ProviderOptions } from '../provider.js';
 
-export const ARM_SCOPE = 'https://management.azure.com/.default';
+const ARM_SCOPE = 'https://management.azure.com/.default';
 
 /** Azure's timing: gateway updates take minutes. */
 export function azureTiming(options: ProviderOptions): CloudTiming {

@@ -73,6 +73,13 @@ t.test('a wrong client secret: a clear message that never shows the secret', asy
   t.equal(error?.exitCode, 2);
 });
 
+t.test('a wrong client secret stops an ARM call at once with the sign-in error', async (t) => {
+  const { arm, path, what, fake, clock, fails } = await setup(t, { secret: 'wrong-secret-value-xyz' });
+  await fails(arm.get(path, '2024-05-01', what), /^Azure sign-in failed for client client-1 in tenant tenant-1: HTTP 401 invalid_client/, /AZURE_CLIENT_SECRET/);
+  t.same(clock.slept, [], 'no retries');
+  t.notOk(fake.requests.some((r) => r.startsWith('GET')), 'ARM never called');
+});
+
 t.test('an unknown tenant', async (t) => {
   const { azure, fails } = await setup(t);
   const tokens = createAzureTokenSource({ ...azure, tenantId: 'nope' }, { sleep: async () => undefined });
