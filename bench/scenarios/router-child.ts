@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocalRouter } from '../../src/adapters/providers/local-router.js';
+import { startLocalRouter } from '../../src/adapters/providers/local/router.js';
 
 async function backend(name: string): Promise<{ url: string; server: http.Server }> {
   const server = http.createServer((_req, res) => {

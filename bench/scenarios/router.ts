@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLocalProvider } from '../../src/adapters/providers/local-router.js';
+import { createLocalProvider } from '../../src/adapters/providers/local/router.js';
 import type { Colour } from '../../src/core/colour.js';
 import { type Summary, summarize } from '../measure.js';
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { createProvider } from '../adapters/providers/index.js';
-import { startLocalRouter } from '../adapters/providers/local-router.js';
+import { startLocalRouter } from '../adapters/providers/local/router.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { addUser, listUsers } from '../adapters/state/users.js';
 import { createTransport } from '../adapters/transport/create-transport.js';

@@ -1,5 +1,5 @@
 /** Run as a child process: `local-flip-process.ts <host> <port> <stateFile> <colour>` flips like `bluegreen flip` would. */
-import { createLocalProvider } from '../../src/adapters/providers/local-router.js';
+import { createLocalProvider } from '../../src/adapters/providers/local/router.js';
 import { isColour } from '../../src/core/colour.js';
 
 const [host, port, stateFile, colour] = process.argv.slice(2);

@@ -1,5 +1,7 @@
 /** HTTP checks against a colour's own address or the public address: health (N consecutive 2xx) and REVISION. */
 import { UserError } from '../../core/errors.js';
+import { describeFetchError } from './fetch-problem.js';
+import { type Sleep, sleep as realSleep } from './sleep.js';
 
 export interface HealthOptions {
   /** 2xx answers needed in a row. */
@@ -10,7 +12,7 @@ export interface HealthOptions {
   deadlineMs?: number;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
   now?: () => number;
 }
 
@@ -26,21 +28,9 @@ export interface HealthResult {
   summary: string;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Joins a base URL and a path that starts with `/`, keeping any path in the base. */
 export function joinUrl(baseUrl: string, pathname: string): string {
   return baseUrl.replace(/\/+$/, '') + (pathname.startsWith('/') ? pathname : `/${pathname}`);
-}
-
-/** Why a fetch threw, as a short phrase for people. */
-export function describeFetchError(error: unknown, timeoutMs: number): string {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
-  const code = err?.cause?.code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection closed without an answer';
-  return `${code ?? err?.message ?? String(error)}${err?.cause?.message ? ` (${err.cause.message})` : ''}`;
 }
 
 /** One GET: undefined when it answered 2xx, else a short phrase saying what failed. */
@@ -62,7 +52,7 @@ export async function checkHealth(baseUrl: string, healthPath: string, options: 
   const intervalMs = options.intervalMs ?? 1000;
   const deadlineMs = options.deadlineMs ?? 30_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? realSleep;
   const now = options.now ?? Date.now;
   const url = joinUrl(baseUrl, healthPath);
   const started = now();

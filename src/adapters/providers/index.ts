@@ -1,22 +1,10 @@
-/** Picks the provider for the configured kind of infrastructure. */
+/** Picks the provider for the configured kind of infrastructure. Providers never import this file. */
 import type { Config } from '../../core/config.js';
-import { createAzureAppGatewayProvider } from './azure-appgw.js';
-import { createAzurePublicIpProvider } from './azure-ip.js';
-import { createDigitalOceanProvider } from './digitalocean.js';
-import { createLocalProvider } from './local-router.js';
-import type { Provider } from './provider.js';
-
-/** Timing knobs shared by all providers; tests inject a virtual clock. Defaults suit the real APIs. */
-export interface ProviderOptions {
-  /** Pause between polls of a running operation (when the API does not say, via Retry-After). */
-  pollIntervalMs?: number;
-  /** `moveTraffic` (and each read) gives up after this long, saying where traffic points then. */
-  deadlineMs?: number;
-  /** Per-HTTP-request timeout. */
-  requestTimeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-}
+import { createAzureAppGatewayProvider } from './azure/app-gateway.js';
+import { createAzurePublicIpProvider } from './azure/public-ip.js';
+import { createDigitalOceanProvider } from './digitalocean/reserved-ip.js';
+import { createLocalProvider } from './local/router.js';
+import type { Provider, ProviderOptions } from './provider.js';
 
 /** The provider for `config.provider.kind`; `local` keeps its state file in `config.dataDir`. */
 export function createProvider(config: Config, options: ProviderOptions = {}): Provider {

@@ -1,4 +1,5 @@
 import type { Colour } from '../../core/colour.js';
+import type { CloudTiming } from '../http/cloud-client.js';
 
 /** Moves production traffic between the colours. One small module per kind of infrastructure. */
 export interface Provider {
@@ -11,3 +12,11 @@ export interface Provider {
   /** Releases sockets, timers, servers. */
   close(): Promise<void>;
 }
+
+/**
+ * Timing knobs shared by all providers; tests inject a virtual clock. Defaults (each provider's own) suit the
+ * real APIs. `pollIntervalMs`: pause between polls when the API does not say (Retry-After); `deadlineMs`:
+ * `moveTraffic` (and each read) gives up after this long, saying where traffic points then; `requestTimeoutMs`:
+ * per HTTP request.
+ */
+export type ProviderOptions = Partial<CloudTiming>;

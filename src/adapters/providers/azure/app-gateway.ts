@@ -3,12 +3,11 @@
  * backend pool. Moving traffic = GET the whole gateway, point the rule's `backendAddressPool.id` at the other
  * pool (pools by name in the same gateway), PUT the gateway back, follow the long-running operation.
  */
-import { COLOURS, type Colour } from '../../core/colour.js';
-import type { ProviderConfig } from '../../core/config.js';
-import { UserError } from '../../core/errors.js';
-import { createArmClient } from './azure-auth.js';
-import type { ProviderOptions } from './index.js';
-import type { Provider } from './provider.js';
+import { COLOURS, type Colour } from '../../../core/colour.js';
+import type { ProviderConfig } from '../../../core/config.js';
+import { UserError } from '../../../core/errors.js';
+import type { Provider, ProviderOptions } from '../provider.js';
+import { createArmClient } from './arm.js';
 
 type AppGatewayConfig = Extract<ProviderConfig, { kind: 'azure-appgw' }>;
 

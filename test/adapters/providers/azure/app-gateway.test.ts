@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap';
-import { createAzureAppGatewayProvider } from '../../../src/adapters/providers/azure-appgw.js';
-import type { ProviderConfig } from '../../../src/core/config.js';
-import { appGateway, startFakeAzure } from '../../fakes/azure-api.js';
-import { httpGet, startBackend } from '../../fakes/backends.js';
-import { virtualClock } from '../../fakes/clock.js';
-import { startTcpForwarder } from '../../fakes/tcp-forwarder.js';
-import { rejectsWithUserError } from '../../helpers/user-error.js';
+import { createAzureAppGatewayProvider } from '../../../../src/adapters/providers/azure/app-gateway.js';
+import type { ProviderConfig } from '../../../../src/core/config.js';
+import { appGateway, startFakeAzure } from '../../../fakes/azure-api.js';
+import { httpGet, startBackend } from '../../../fakes/backends.js';
+import { virtualClock } from '../../../fakes/clock.js';
+import { startTcpForwarder } from '../../../fakes/tcp-forwarder.js';
+import { rejectsWithUserError } from '../../../helpers/user-error.js';
 
 const SECRET = 'Zq8~client-secret-value-0123456789';
 const IDS = { tenantId: 'tenant-1', clientId: 'client-1', subscriptionId: 'sub-1', resourceGroup: 'rg-1' };

@@ -14,9 +14,9 @@ import {
   routerStateFile,
   startLocalRouter,
   writeRouterState,
-} from '../../../src/adapters/providers/local-router.js';
-import type { Colour } from '../../../src/core/colour.js';
-import { httpGet, startBackend } from '../../fakes/backends.js';
+} from '../../../../src/adapters/providers/local/router.js';
+import type { Colour } from '../../../../src/core/colour.js';
+import { httpGet, startBackend } from '../../../fakes/backends.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -159,7 +159,7 @@ t.test('across processes: a separate flip process switches the running router', 
   const { router, port, dataDir, provider } = await setup(t);
   const stateFile = routerStateFile(dataDir);
   const run = (colour: Colour) =>
-    promisify(execFile)(process.execPath, [...process.execArgv, path.join(here, '../../fakes/local-flip-process.ts'), '127.0.0.1', String(port), stateFile, colour]);
+    promisify(execFile)(process.execPath, [...process.execArgv, path.join(here, '../../../fakes/local-flip-process.ts'), '127.0.0.1', String(port), stateFile, colour]);
   const first = await run('green');
   t.match(first.stdout, /now routes to green\nlive: green\n$/);
   t.equal((await httpGet(router.url)).body, 'green');
@@ -278,7 +278,7 @@ t.test('provider against things that are not its router', async (t) => {
     const silent = await listenAny(() => undefined);
     t.teardown(() => silent.close());
     await t.rejects(provider(silent.port, { requestTimeoutMs: 30 }).liveColour(), {
-      message: `the local router at http://127.0.0.1:${silent.port} did not answer: The operation was aborted due to timeout`,
+      message: `the local router at http://127.0.0.1:${silent.port} did not answer: timed out after 30 ms`,
     });
   });
 

@@ -4,12 +4,11 @@
  * target's NIC with it and wait (attaching first fails 400 PublicIPAddressInUse). Between the two the IP is
  * dark. If attaching fails, the IP is put back where it was and the error says which state production is in.
  */
-import { COLOURS, type Colour } from '../../core/colour.js';
-import type { ProviderConfig } from '../../core/config.js';
-import { UserError } from '../../core/errors.js';
-import { createArmClient } from './azure-auth.js';
-import type { ProviderOptions } from './index.js';
-import type { Provider } from './provider.js';
+import { COLOURS, type Colour } from '../../../core/colour.js';
+import type { ProviderConfig } from '../../../core/config.js';
+import { UserError } from '../../../core/errors.js';
+import type { Provider, ProviderOptions } from '../provider.js';
+import { createArmClient } from './arm.js';
 
 type PublicIpConfig = Extract<ProviderConfig, { kind: 'azure-ip' }>;
 

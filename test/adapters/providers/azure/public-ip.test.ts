@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap';
-import { createAzurePublicIpProvider } from '../../../src/adapters/providers/azure-ip.js';
-import { type FakeAzure, networkInterface, resourceId, startFakeAzure } from '../../fakes/azure-api.js';
-import { httpGet, startBackend } from '../../fakes/backends.js';
-import { virtualClock } from '../../fakes/clock.js';
-import { startTcpForwarder } from '../../fakes/tcp-forwarder.js';
-import { rejectsWithUserError } from '../../helpers/user-error.js';
+import { createAzurePublicIpProvider } from '../../../../src/adapters/providers/azure/public-ip.js';
+import { type FakeAzure, networkInterface, resourceId, startFakeAzure } from '../../../fakes/azure-api.js';
+import { httpGet, startBackend } from '../../../fakes/backends.js';
+import { virtualClock } from '../../../fakes/clock.js';
+import { startTcpForwarder } from '../../../fakes/tcp-forwarder.js';
+import { rejectsWithUserError } from '../../../helpers/user-error.js';
 
 const SECRET = 'Zq8~client-secret-value-0123456789';
 const IDS = { tenantId: 'tenant-1', clientId: 'client-1', subscriptionId: 'sub-1', resourceGroup: 'rg-1' };

@@ -19,11 +19,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ProxyServer } from 'http-proxy-3';
-import { type Colour, isColour } from '../../core/colour.js';
-import type { Listen } from '../../core/config.js';
-import { UserError } from '../../core/errors.js';
-import type { ProviderOptions } from './index.js';
-import type { Provider } from './provider.js';
+import { type Colour, isColour } from '../../../core/colour.js';
+import type { Listen } from '../../../core/config.js';
+import { UserError } from '../../../core/errors.js';
+import { describeFetchError } from '../../http/fetch-problem.js';
+import { sleep as realSleep } from '../../http/sleep.js';
+import type { Provider, ProviderOptions } from '../provider.js';
 
 /** The router's own status endpoint, answered by the router and never proxied. */
 export const ROUTER_STATUS_PATH = '/.bluegreen/router';
@@ -200,7 +201,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
   const pollIntervalMs = options.pollIntervalMs ?? 50;
   const deadlineMs = options.deadlineMs ?? 10_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   const now = options.now ?? Date.now;
   const description = `local router at ${routerUrl}`;
 
@@ -212,7 +213,7 @@ export function createLocalProvider(options: LocalProviderOptions): Provider {
     } catch (error) {
       const code = (error as { cause?: { code?: string } }).cause?.code;
       if (code === 'ECONNREFUSED') return { running: false };
-      throw new UserError(`the ${description} did not answer: ${code ?? (error as Error).message}`, {
+      throw new UserError(`the ${description} did not answer: ${describeFetchError(error, requestTimeoutMs)}`, {
         hint: 'check BLUEGREEN_ROUTER_LISTEN and that `bluegreen serve` is healthy',
       });
     }
