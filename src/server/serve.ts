@@ -9,14 +9,18 @@ import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config, HostTarget } from '../core/config.js';
 import { createDeployEngine } from '../deploy/deploy-engine.js';
 import { watchConfig } from './config-watcher.js';
-import { startGitServer } from './git-server.js';
+import { type CloseOptions, startGitServer } from './git-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
 
 export interface RunningServer {
   gitUrl: string;
   hostUrls: Partial<Record<Colour, string>>;
   routerUrl: string | undefined;
-  close(): Promise<void>;
+  /**
+   * Stops accepting pushes, gives those under way up to `graceMs` to finish, then ends the rest and closes
+   * everything. Without `graceMs`, pushes under way are ended at once and the work after pushes is awaited.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 export interface ServeOptions {
@@ -54,70 +58,96 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   };
   let provider: Provider = createProvider(config);
 
-  const staticHosts: StaticHost[] = [];
-  const hostUrls: Partial<Record<Colour, string>> = {};
-  for (const colour of COLOURS) {
-    const listen = localListen(config.hosts[colour]);
-    if (!listen) continue;
-    const host = await startStaticHost(config.hosts[colour].appRoot, listen, colour);
-    staticHosts.push(host);
-    hostUrls[colour] = host.url;
-  }
-  const router =
-    config.provider.kind === 'local'
-      ? await startLocalRouter({
-          listen: config.provider.listen,
-          // The hosts served from this process, at the ports they really got.
-          upstreams: { blue: hostUrls.blue ?? config.hosts.blue.url, green: hostUrls.green ?? config.hosts.green.url },
-          dataDir: config.dataDir,
-          log: options.log,
-        })
-      : undefined;
-
-  const engine = createDeployEngine({
-    config: () => config,
-    transport: transportFor,
-    liveColour: () => provider.liveColour(),
-    log: options.log,
-  });
-  const git = await startGitServer({ config, handler: engine.handler, log: options.log });
-
-  const watcher = watchConfig({
-    baseEnv: options.baseEnv,
-    cwd: options.cwd,
-    onChange: async (next) => {
-      for (const colour of COLOURS) {
-        if (JSON.stringify(next.hosts[colour]) !== JSON.stringify(config.hosts[colour]) || next.sshKeyPath !== config.sshKeyPath) {
-          const old = transports.get(colour);
-          transports.delete(colour);
-          old?.close().catch(() => {});
-        }
-      }
-      if (JSON.stringify(next.provider) !== JSON.stringify(config.provider)) {
-        await provider.close();
-        provider = createProvider(next);
-      }
-      const restartNeeded = (['listen', 'tls', 'dataDir'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
-      config = next;
-      options.log(`configuration reloaded from .env${restartNeeded.length ? ` (restart to apply: ${restartNeeded.join(', ')})` : ''}`);
-    },
-    onError: (message) => options.log(`.env changed but is not valid; the last good configuration stays in force:\n${message}`),
-  });
-
-  return {
-    gitUrl: git.url,
-    hostUrls,
-    routerUrl: router?.url,
-    close: async () => {
-      await watcher.close();
-      await git.close();
-      await engine.idle();
-      await router?.close();
-      await Promise.all(staticHosts.map((h) => h.close()));
-      await provider.close();
-      for (const transport of transports.values()) await transport.close().catch(() => {});
-    },
+  // What is started, in order; on a failure to start, all of it is closed again, so the process can exit.
+  const started: Array<() => Promise<void>> = [async () => provider.close()];
+  const closeStarted = async () => {
+    for (const close of started.reverse()) await close().catch(() => {});
   };
+  try {
+    const staticHosts: StaticHost[] = [];
+    const hostUrls: Partial<Record<Colour, string>> = {};
+    for (const colour of COLOURS) {
+      const listen = localListen(config.hosts[colour]);
+      if (!listen) continue;
+      const host = await startStaticHost(config.hosts[colour].appRoot, listen, colour);
+      started.push(() => host.close());
+      staticHosts.push(host);
+      hostUrls[colour] = host.url;
+    }
+    const router =
+      config.provider.kind === 'local'
+        ? await startLocalRouter({
+            listen: config.provider.listen,
+            // The hosts served from this process, at the ports they really got.
+            upstreams: { blue: hostUrls.blue ?? config.hosts.blue.url, green: hostUrls.green ?? config.hosts.green.url },
+            dataDir: config.dataDir,
+            log: options.log,
+          })
+        : undefined;
+    if (router) started.push(() => router.close());
+
+    const engine = createDeployEngine({
+      config: () => config,
+      transport: transportFor,
+      liveColour: () => provider.liveColour(),
+      log: options.log,
+    });
+    const git = await startGitServer({ config, handler: engine.handler, log: options.log });
+
+    const watcher = watchConfig({
+      baseEnv: options.baseEnv,
+      cwd: options.cwd,
+      onChange: async (next) => {
+        for (const colour of COLOURS) {
+          if (JSON.stringify(next.hosts[colour]) !== JSON.stringify(config.hosts[colour]) || next.sshKeyPath !== config.sshKeyPath) {
+            const old = transports.get(colour);
+            transports.delete(colour);
+            old?.close().catch(() => {});
+          }
+        }
+        if (JSON.stringify(next.provider) !== JSON.stringify(config.provider)) {
+          await provider.close();
+          provider = createProvider(next);
+        }
+        const restartNeeded = (['listen', 'tls', 'dataDir'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
+        config = next;
+        options.log(`configuration reloaded from .env${restartNeeded.length ? ` (restart to apply: ${restartNeeded.join(', ')})` : ''}`);
+      },
+      onError: (message) => options.log(`.env changed but is not valid; the last good configuration stays in force:\n${message}`),
+    });
+
+    return {
+      gitUrl: git.url,
+      hostUrls,
+      routerUrl: router?.url,
+      close: async (closeOptions = {}) => {
+        const { graceMs, hurry } = closeOptions;
+        const deadline = Date.now() + (graceMs ?? 0);
+        await watcher.close();
+        await git.close(closeOptions);
+        // Work after a push (preparing the next copy, pruning): awaited, or for what is left of the grace period.
+        if (graceMs === undefined) await engine.idle();
+        else if (deadline > Date.now() && !hurry?.aborted) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            engine.idle(),
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, deadline - Date.now());
+              hurry?.addEventListener('abort', () => resolve(), { once: true });
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+        await router?.close();
+        await Promise.all(staticHosts.map((h) => h.close()));
+        await provider.close();
+        for (const transport of transports.values()) await transport.close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    await closeStarted();
+    throw error;
+  }
 }
 
 /** In the embedded default a first user is created, so the newcomer can push at once. */

@@ -22,6 +22,7 @@ import { ProxyServer } from 'http-proxy-3';
 import { type Colour, isColour } from '../../core/colour.js';
 import type { Listen } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
+import { listenOn } from '../http/listen.js';
 import type { ProviderOptions } from './index.js';
 import type { Provider } from './provider.js';
 
@@ -163,13 +164,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
     });
   });
   await refresh();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, options.listen, { variable: 'BLUEGREEN_ROUTER_LISTEN', form: 'host:port' });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${hostForUrl(options.listen.host)}:${port}`,
