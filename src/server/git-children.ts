@@ -113,13 +113,14 @@ function drainStderr(child: ChildProcess, name: string, log: (line: string) => v
   let partial = '';
   let logged = 0;
   let unlogged = 0;
+  // Counted in characters of the lines, without their line ends.
   const line = (text: string) => {
     if (text === '') return;
     if (logged >= MAX_STDERR_LOGGED) {
-      unlogged += text.length + 1;
+      unlogged += text.length;
       return;
     }
-    logged += text.length + 1;
+    logged += text.length;
     log(`git: ${name}: ${loggable(text)}`);
   };
   stderr.on('data', (chunk: string) => {

@@ -9,6 +9,8 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
  * become `?` (no forged lines, no terminal escapes) and the length is bounded.
  */
 export function loggable(text: string, max = MAX_LOGGED_CHARS): string {
-  const kept = text.length > max ? `${text.slice(0, max).replace(/[\uD800-\uDBFF]$/, '')}… (${text.length - max} more characters)` : text;
-  return kept.replace(UNPRINTABLE, '?');
+  if (text.length <= max) return text.replace(UNPRINTABLE, '?');
+  // Never half of a surrogate pair.
+  const head = text.slice(0, max).replace(/[\uD800-\uDBFF]$/, '');
+  return `${head.replace(UNPRINTABLE, '?')}… (${text.length - head.length} more characters)`;
 }
