@@ -3,7 +3,7 @@ import { type RunningServer, ensureFirstUser, startServer } from '../../server/s
 import { baseEnvironment, loadConfig } from '../load-config.js';
 import type { Output } from '../output.js';
 
-/** How long pushes and deploys under way get to finish after SIGTERM or SIGINT (README: "Stopping the server"). */
+/** How long pushes and deploys under way get to finish after SIGTERM or SIGINT (documented in the README, under Commands). */
 export const SHUTDOWN_GRACE_MS = 10_000;
 /** After the grace period, how long ending the rest may take before the process exits regardless. */
 const SHUTDOWN_BACKSTOP_MS = 10_000;
