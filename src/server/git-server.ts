@@ -5,7 +5,8 @@
  * but the two repositories' smart-HTTP paths through.
  *
  * A push runs git-receive-pack, whose pre-receive hook hands it to the deploy engine over the engine socket;
- * the engine learns who pushed from the receive-pack pid recorded here.
+ * the engine learns who pushed from the receive-pack pid recorded here. Every git process a request runs is
+ * looked after (git-children.ts): ended with its hook when the client goes away, and when the server stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
