@@ -5,21 +5,27 @@
  * but the two repositories' smart-HTTP paths through.
  *
  * A push runs git-receive-pack, whose pre-receive hook hands it to the deploy engine over the engine socket;
- * the engine learns who pushed from the receive-pack pid recorded here.
+ * the engine learns who pushed from the receive-pack pid recorded here. Every git process a request runs is
+ * looked after (git-children.ts): ended with its hook when the client goes away, and when the server stops.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { Git, HttpDuplex } from 'node-git-server';
 import { ensureRepos, reposDir } from '../adapters/git/repos.js';
+import { listenOn } from '../adapters/http/listen.js';
 import { createUsersReader, USER_NAME_PATTERN, verifyUser } from '../adapters/state/users.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { startEngineSocket } from './engine-socket.js';
 import type { PushHandler } from '../deploy/push-handler.js';
+import { createGitChildren } from './git-children.js';
+import { loggable } from './log-text.js';
 
 export interface GitServerOptions {
   config: Config;
@@ -27,10 +33,21 @@ export interface GitServerOptions {
   log: (line: string) => void;
 }
 
+export interface CloseOptions {
+  /** How long requests under way (pushes and their deploys, fetches) get to finish; 0 (the default) ends them at once. */
+  graceMs?: number;
+  /** Ends the grace period early. */
+  hurry?: AbortSignal;
+}
+
 export interface GitServer {
   /** e.g. `http://127.0.0.1:7000` (no trailing slash); repositories are `${url}/blue.git` and `${url}/green.git`. */
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets the requests under way finish for up to `graceMs`, then ends the git
+   * processes still running and closes the engine socket.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 export function engineSocketPath(dataDir: string): string {
@@ -72,6 +89,43 @@ function readTlsFile(file: string, variable: string): Buffer {
       hint: `set ${variable} to a readable PEM file`,
     });
   }
+}
+
+/** The certificate and key, checked: each a PEM of the right kind, and the key the certificate's own. */
+function loadTls(files: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  const cert = readTlsFile(files.cert, 'BLUEGREEN_TLS_CERT');
+  const key = readTlsFile(files.key, 'BLUEGREEN_TLS_KEY');
+  const isCertificate = () => {
+    try {
+      new X509Certificate(cert);
+      return cert.includes('-----BEGIN CERTIFICATE-----');
+    } catch {
+      return false;
+    }
+  };
+  if (!isCertificate()) {
+    throw new UserError(`BLUEGREEN_TLS_CERT ${files.cert} is not a PEM certificate`, {
+      exitCode: 2,
+      hint: 'set BLUEGREEN_TLS_CERT to the server certificate in PEM form (-----BEGIN CERTIFICATE-----), with its chain if any',
+    });
+  }
+  try {
+    createPrivateKey(key);
+  } catch {
+    throw new UserError(`BLUEGREEN_TLS_KEY ${files.key} is not a PEM private key without a passphrase`, {
+      exitCode: 2,
+      hint: 'set BLUEGREEN_TLS_KEY to the certificate\'s private key in PEM form (-----BEGIN PRIVATE KEY-----), not encrypted',
+    });
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new UserError(`BLUEGREEN_TLS_KEY ${files.key} is not the private key of BLUEGREEN_TLS_CERT ${files.cert} (${(error as Error).message})`, {
+      exitCode: 2,
+      hint: 'set BLUEGREEN_TLS_CERT and BLUEGREEN_TLS_KEY to a certificate and its own key',
+    });
+  }
+  return { cert, key };
 }
 
 /** The user name from a valid `Authorization: Basic` header, or why not. */
@@ -137,9 +191,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   patchDuplexErrors();
   const reposRoot = reposDir(config.dataDir);
   ensureRepos(config.dataDir);
-  const tls = config.tls
-    ? { cert: readTlsFile(config.tls.cert, 'BLUEGREEN_TLS_CERT'), key: readTlsFile(config.tls.key, 'BLUEGREEN_TLS_KEY') }
-    : undefined;
+  const tls = config.tls ? loadTls(config.tls) : undefined;
 
   const readUsers = createUsersReader(config.dataDir, (error) =>
     log(`users file changed but cannot be used; the last good users stay in force: ${error instanceof Error ? error.message : String(error)}`),
@@ -153,6 +205,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   const socketPath = engineSocketPath(config.dataDir);
   const engine = await startEngineSocket(socketPath, (pid) => receivePackUser.get(pid), handler, { log, reposDir: reposRoot });
 
+  const children = createGitChildren(log);
   const git = new Git(reposRoot, { autoCreate: false });
   const routed = new WeakSet<object>();
   const onReceive = (action: HttpDuplex) => {
@@ -167,6 +220,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
       return;
     }
     action.once('service', (child: ChildProcess) => {
+      children.adopt(child, action.res, 'git-receive-pack');
       const pid = child.pid;
       if (pid === undefined) return;
       receivePackUser.set(pid, user);
@@ -177,9 +231,37 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   git.on('push', onReceive);
   // Never refuse a `tag`: a large push's 4-byte probe POST is reported as one.
   git.on('tag', onReceive);
+  git.on('fetch', (action: HttpDuplex) => {
+    action.on('error', (error: Error) => log(`git: upload-pack error: ${error.message}`));
+    action.once('service', (child: ChildProcess) => children.adopt(child, action.res, 'git-upload-pack'));
+    action.accept();
+  });
   git.on('error', (error: Error) => log(`git: ${error.message}`));
 
+  /** `GET info/refs?service=...`, as node-git-server answers it, but with the git process looked after. */
+  const advertiseRefs = (res: http.ServerResponse, repoDir: string, service: 'upload-pack' | 'receive-pack') => {
+    res.writeHead(200, {
+      'content-type': `application/x-git-${service}-advertisement`,
+      expires: 'Fri, 01 Jan 1980 00:00:00 GMT',
+      pragma: 'no-cache',
+      'cache-control': 'no-cache, max-age=0, must-revalidate',
+    });
+    res.write(Buffer.concat([pktLine(`# service=git-${service}\n`), Buffer.from('0000')]));
+    const child = spawn(`git-${service}`, ['--stateless-rpc', '--advertise-refs', repoDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', (error) => {
+      log(`git: cannot run git-${service}: ${error.message}`);
+      res.destroy();
+    });
+    children.adopt(child, res, `git-${service} --advertise-refs`);
+    child.stdout.pipe(res);
+  };
+
+  /** The responses not yet complete. */
+  const active = new Set<http.ServerResponse>();
+
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    active.add(res);
+    res.once('close', () => active.delete(res));
     orphanErrorLogs.set(req, log);
     req.on('error', () => {});
     res.on('error', () => {});
@@ -196,8 +278,11 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
       });
       return;
     }
-    if (!USER_NAME_PATTERN.test(given.name) || !verifyUser(readUsers(), given.name, given.token)) {
-      log(`git: refused ${req.method} ${req.url} from ${req.socket.remoteAddress}: wrong user name or token for ${JSON.stringify(given.name)}`);
+    const users = readUsers();
+    if (!USER_NAME_PATTERN.test(given.name) || !verifyUser(users, given.name, given.token)) {
+      // The name field may hold a token typed in the wrong place: only a known user's name is repeated.
+      const who = users.has(given.name) ? `the user ${given.name}` : 'an unknown user name';
+      log(`git: refused ${req.method} ${loggable(req.url ?? '')} from ${req.socket.remoteAddress}: wrong token for ${who}`);
       deny(401, 'wrong user name or token\n', { 'www-authenticate': 'Basic realm="bluegreen"' });
       return;
     }
@@ -210,6 +295,11 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
     // POST bodies go to git as they are; node-git-server matches the raw URL, so no query may ride along.
     if (!match || (req.method === 'POST' && query >= 0)) {
       deny(404, 'not found: the repositories are /blue.git and /green.git\n');
+      return;
+    }
+    const service = new URLSearchParams(query < 0 ? '' : raw.slice(query + 1)).get('service');
+    if (match[2] === 'info/refs' && req.method === 'GET' && (service === 'git-upload-pack' || service === 'git-receive-pack')) {
+      advertiseRefs(res, path.join(reposRoot, `${match[1]}.git`), service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack');
       return;
     }
     if (match[2] === 'git-receive-pack' && req.method === 'POST' && req.headers['content-encoding'] === undefined) {
@@ -243,26 +333,19 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   server.on('clientError', (_error, socket) => socket.destroy());
 
   const previousSocketEnv = process.env.BLUEGREEN_ENGINE_SOCKET;
+  const restoreSocketEnv = () => {
+    if (process.env.BLUEGREEN_ENGINE_SOCKET !== socketPath) return;
+    if (previousSocketEnv === undefined) delete process.env.BLUEGREEN_ENGINE_SOCKET;
+    else process.env.BLUEGREEN_ENGINE_SOCKET = previousSocketEnv;
+  };
   // git-receive-pack and its hook inherit this (the hook falls back to $DATA/run/engine.sock without it).
   process.env.BLUEGREEN_ENGINE_SOCKET = socketPath;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.listen.port, config.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, config.listen, { variable: 'BLUEGREEN_LISTEN', form: 'host:port' });
   } catch (error) {
     await engine.close();
-    if (previousSocketEnv === undefined) delete process.env.BLUEGREEN_ENGINE_SOCKET;
-    else process.env.BLUEGREEN_ENGINE_SOCKET = previousSocketEnv;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is in use' : (code ?? String(error))}`, {
-      exitCode: 2,
-      hint: 'stop whatever uses it, or set BLUEGREEN_LISTEN to another host:port',
-      cause: error,
-    });
+    restoreSocketEnv();
+    throw error;
   }
   server.on('error', (error) => log(`git: server error: ${error.message}`));
 
@@ -271,17 +354,22 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   let closing: Promise<void> | undefined;
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
-    close() {
+    close({ graceMs = 0, hurry }: CloseOptions = {}) {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          for (const socket of sockets) socket.destroy();
-        });
-        await engine.close();
-        if (process.env.BLUEGREEN_ENGINE_SOCKET === socketPath) {
-          if (previousSocketEnv === undefined) delete process.env.BLUEGREEN_ENGINE_SOCKET;
-          else process.env.BLUEGREEN_ENGINE_SOCKET = previousSocketEnv;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        if (active.size > 0 && graceMs > 0 && !hurry?.aborted) {
+          log(`git: waiting up to ${Math.round(graceMs / 1000)} s for ${active.size} request(s) under way (pushes, deploys, fetches)`);
+          const deadline = Date.now() + graceMs;
+          while ((active.size > 0 || children.size > 0) && Date.now() < deadline && !hurry?.aborted) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
         }
+        if (children.size > 0) log(`git: ending ${children.size} git process(es) still running`);
+        await children.endAll();
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        await engine.close();
+        restoreSocketEnv();
       })();
       return closing;
     },

@@ -13,14 +13,18 @@ import { createPushHandler } from '../deploy/push-handler.js';
 import { PosixReleasesTarget } from '../deploy/targets/posix-releases.js';
 import type { DeployTarget } from '../deploy/targets/target.js';
 import { watchConfig } from './config-watcher.js';
-import { startGitServer } from './git-server.js';
+import { type CloseOptions, startGitServer } from './git-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
 
 export interface RunningServer {
   gitUrl: string;
   hostUrls: Partial<Record<Colour, string>>;
   routerUrl: string | undefined;
-  close(): Promise<void>;
+  /**
+   * Stops accepting pushes, gives those under way up to `graceMs` to finish, then ends the rest and closes
+   * everything. Without `graceMs`, pushes under way are ended at once and the work after pushes is awaited.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 export interface ServeOptions {
@@ -57,89 +61,123 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     }
     return list;
   };
+  const closeTargets = async () => {
+    for (const list of targets.values()) for (const target of list) await target.close().catch(() => {});
+    targets.clear();
+  };
   let provider: Provider = createProvider(config);
 
-  const staticHosts: StaticHost[] = [];
-  const hostUrls: Partial<Record<Colour, string>> = {};
-  for (const colour of COLOURS) {
-    const listen = localListen(config.hosts[colour]);
-    if (!listen) continue;
-    const host = await startStaticHost(config.hosts[colour].appRoot, listen, colour);
-    staticHosts.push(host);
-    hostUrls[colour] = host.url;
-  }
-  const router =
-    config.provider.kind === 'local'
-      ? await startLocalRouter({
-          listen: config.provider.listen,
-          // The hosts served from this process, at the ports they really got.
-          upstreams: { blue: hostUrls.blue ?? config.hosts.blue.url, green: hostUrls.green ?? config.hosts.green.url },
-          dataDir: config.dataDir,
-          log: options.log,
-        })
-      : undefined;
-
-  // A server killed mid-push leaves quarantined objects, and may leave a colour's hosts ahead of its main.
-  const leftovers = removePushLeftovers(config.dataDir);
-  if (leftovers.length > 0) options.log(`removed ${leftovers.length} leftover${leftovers.length === 1 ? '' : 's'} of interrupted pushes from the repositories`);
-  // In the background: a host that does not answer must not hold up the start (a push waits for the lock).
-  const reconciled = Promise.all(COLOURS.map((colour) =>
-    reconcileColour({
-      colour,
-      dataDir: config.dataDir,
-      repoDir: repoPath(config.dataDir, colour),
-      targets: targetsFor(colour),
-      parallel: config.parallel,
-      lockWaitMs: config.lockWaitMs,
-      log: options.log,
-    }).catch((error: unknown) => options.log(`reconcile ${colour}: ${error instanceof Error ? error.message : String(error)}`)),
-  ));
-
-  const engine = createDeployEngine({
-    config: () => config,
-    targets: targetsFor,
-    liveColour: () => provider.liveColour(),
-    log: options.log,
-  });
-  const git = await startGitServer({ config, handler: createPushHandler(engine, { log: options.log }), log: options.log });
-
-  const watcher = watchConfig({
-    baseEnv: options.baseEnv,
-    cwd: options.cwd,
-    onChange: async (next) => {
-      for (const colour of COLOURS) {
-        if (JSON.stringify(next.hosts[colour]) !== JSON.stringify(config.hosts[colour]) || next.sshKeyPath !== config.sshKeyPath) {
-          const old = targets.get(colour) ?? [];
-          targets.delete(colour);
-          for (const target of old) target.close().catch(() => {});
-        }
-      }
-      if (JSON.stringify(next.provider) !== JSON.stringify(config.provider)) {
-        await provider.close();
-        provider = createProvider(next);
-      }
-      const restartNeeded = (['listen', 'tls', 'dataDir'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
-      config = next;
-      options.log(`configuration reloaded from .env${restartNeeded.length ? ` (restart to apply: ${restartNeeded.join(', ')})` : ''}`);
-    },
-    onError: (message) => options.log(`.env changed but is not valid; the last good configuration stays in force:\n${message}`),
-  });
-
-  return {
-    gitUrl: git.url,
-    hostUrls,
-    routerUrl: router?.url,
-    close: async () => {
-      await watcher.close();
-      await git.close();
-      await reconciled;
-      await engine.idle();
-      await router?.close();
-      await Promise.all(staticHosts.map((h) => h.close()));
-      await provider.close();
-      for (const list of targets.values()) for (const target of list) await target.close().catch(() => {});
-    },
+  // What is started, in order; on a failure to start, all of it is closed again, so the process can exit.
+  const started: Array<() => Promise<void>> = [async () => provider.close()];
+  const closeStarted = async () => {
+    for (const close of started.reverse()) await close().catch(() => {});
   };
+  try {
+    const staticHosts: StaticHost[] = [];
+    const hostUrls: Partial<Record<Colour, string>> = {};
+    for (const colour of COLOURS) {
+      const listen = localListen(config.hosts[colour]);
+      if (!listen) continue;
+      const host = await startStaticHost(config.hosts[colour].appRoot, listen, colour);
+      started.push(() => host.close());
+      staticHosts.push(host);
+      hostUrls[colour] = host.url;
+    }
+    const router =
+      config.provider.kind === 'local'
+        ? await startLocalRouter({
+            listen: config.provider.listen,
+            // The hosts served from this process, at the ports they really got.
+            upstreams: { blue: hostUrls.blue ?? config.hosts.blue.url, green: hostUrls.green ?? config.hosts.green.url },
+            dataDir: config.dataDir,
+            log: options.log,
+          })
+        : undefined;
+    if (router) started.push(() => router.close());
+    started.push(() => closeTargets());
+
+    // A server killed mid-push leaves quarantined objects, and may leave a colour's hosts ahead of its main.
+    const leftovers = removePushLeftovers(config.dataDir);
+    if (leftovers.length > 0) options.log(`removed ${leftovers.length} leftover${leftovers.length === 1 ? '' : 's'} of interrupted pushes from the repositories`);
+    // In the background: a host that does not answer must not hold up the start (a push waits for the lock).
+    const reconciled = Promise.all(
+      COLOURS.map((colour) =>
+        reconcileColour({
+          colour,
+          dataDir: config.dataDir,
+          repoDir: repoPath(config.dataDir, colour),
+          targets: targetsFor(colour),
+          parallel: config.parallel,
+          lockWaitMs: config.lockWaitMs,
+          log: options.log,
+        }).catch((error: unknown) => options.log(`reconcile ${colour}: ${error instanceof Error ? error.message : String(error)}`)),
+      ),
+    );
+    started.push(async () => void (await reconciled));
+
+    const engine = createDeployEngine({
+      config: () => config,
+      targets: targetsFor,
+      liveColour: () => provider.liveColour(),
+      log: options.log,
+    });
+    const git = await startGitServer({ config, handler: createPushHandler(engine, { log: options.log }), log: options.log });
+
+    const watcher = watchConfig({
+      baseEnv: options.baseEnv,
+      cwd: options.cwd,
+      onChange: async (next) => {
+        for (const colour of COLOURS) {
+          if (JSON.stringify(next.hosts[colour]) !== JSON.stringify(config.hosts[colour]) || next.sshKeyPath !== config.sshKeyPath) {
+            const old = targets.get(colour) ?? [];
+            targets.delete(colour);
+            for (const target of old) target.close().catch(() => {});
+          }
+        }
+        if (JSON.stringify(next.provider) !== JSON.stringify(config.provider)) {
+          await provider.close();
+          provider = createProvider(next);
+        }
+        const restartNeeded = (['listen', 'tls', 'dataDir'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
+        config = next;
+        options.log(`configuration reloaded from .env${restartNeeded.length ? ` (restart to apply: ${restartNeeded.join(', ')})` : ''}`);
+      },
+      onError: (message) => options.log(`.env changed but is not valid; the last good configuration stays in force:\n${message}`),
+    });
+
+    return {
+      gitUrl: git.url,
+      hostUrls,
+      routerUrl: router?.url,
+      close: async (closeOptions = {}) => {
+        const { graceMs, hurry } = closeOptions;
+        const deadline = Date.now() + (graceMs ?? 0);
+        await watcher.close();
+        await git.close(closeOptions);
+        // Work after a push (preparing the next copy, pruning): awaited, or for what is left of the grace period.
+        if (graceMs === undefined) await engine.idle();
+        else if (deadline > Date.now() && !hurry?.aborted) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            engine.idle(),
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, deadline - Date.now());
+              hurry?.addEventListener('abort', () => resolve(), { once: true });
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+        await reconciled;
+        await router?.close();
+        await Promise.all(staticHosts.map((h) => h.close()));
+        await provider.close();
+        await closeTargets();
+      },
+    };
+  } catch (error) {
+    await closeStarted();
+    throw error;
+  }
 }
 
 /** In the embedded default a first user is created, so the newcomer can push at once. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import finalhandler from 'finalhandler';
 import serveStatic from 'serve-static';
+import { listenOn } from '../adapters/http/listen.js';
 import type { Listen } from '../core/config.js';
 
 export interface StaticHost {
@@ -12,7 +13,7 @@ export interface StaticHost {
 }
 
 /**
- * Serves a `file://` host's `current` release over HTTP, the way Apache or nginx would on a real host. The
+ * Serves a `file://` host's `current` release over HTTP (on the address of `${NAME}_URL`, e.g. BLUE_URL), the way Apache or nginx would on a real host. The
  * symlink is followed on every request, so a switch takes effect at once.
  */
 export async function startStaticHost(appRoot: string, listen: Listen, name: string): Promise<StaticHost> {
@@ -26,10 +27,8 @@ export async function startStaticHost(appRoot: string, listen: Listen, name: str
     }
     files(req, res, finalhandler(req, res));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
+  const variable = `${name.toUpperCase()}_URL`;
+  await listenOn(server, listen, { variable, form: `http://127.0.0.1:PORT/ (the ${name} host's address)` });
   const address = server.address() as AddressInfo;
   return {
     url: `http://${listen.host}:${address.port}/`,

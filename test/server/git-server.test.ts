@@ -17,6 +17,7 @@ import { UserError } from '../../src/core/errors.js';
 import type { PushHandler, PushRequest } from '../../src/deploy/push-handler.js';
 import { type GitServer, startGitServer } from '../../src/server/git-server.js';
 import { cleanGitEnv, WorkRepo } from '../helpers/git-repo.js';
+import { serverChildren, waitUntil } from '../helpers/processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -121,6 +122,23 @@ function raw(
 
 const basic = (user: string, token: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}` });
 
+/** Starts a raw receive-pack POST of `body` with its full length announced, sending only `sent` bytes of it. */
+function partialPost(server: GitServer, token: string, body: Buffer, sent: number): http.ClientRequest {
+  const url = new URL(server.url);
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    method: 'POST',
+    path: '/blue.git/git-receive-pack',
+    headers: { 'content-type': 'application/x-git-receive-pack-request', 'content-length': String(body.length), ...basic('alice', token) },
+  });
+  req.on('error', () => {});
+  req.write(body.subarray(0, sent));
+  return req;
+}
+
+const describeChildren = (dataDir: string) => () => `git processes left: ${JSON.stringify(serverChildren(dataDir))}`;
+
 function objectCount(repoDir: string): number {
   const out = execFileSync('git', ['--git-dir', repoDir, 'count-objects', '-v'], { encoding: 'utf8', env: cleanGitEnv() });
   const count = Number(/^count: (\d+)/m.exec(out)?.[1]);
@@ -214,7 +232,9 @@ t.test('no credentials or wrong ones: 401 on every request, and nothing reaches 
   ] as const) {
     t.equal((await raw(s.server, method, p)).status, 401, `${method} ${p}`);
   }
-  t.ok(s.logs.some((l) => /wrong user name or token for "alice"/.test(l)), 'failures are logged');
+  t.ok(s.logs.some((l) => /^git: refused GET \/blue\.git\/info\/refs\?service=git-receive-pack from 127\.0\.0\.1: wrong token for the user alice$/.test(l)), 'failures are logged');
+  t.ok(s.logs.some((l) => /: wrong token for an unknown user name$/.test(l)), 'a name that is no user is not repeated');
+  t.notOk(s.logs.some((l) => /bob|Alice!/.test(l)));
 
   const work = workRepo(t);
   work.commit('v1');
@@ -231,7 +251,7 @@ t.test('no credentials or wrong ones: 401 on every request, and nothing reaches 
 function receivePackBody(work: WorkRepo, newrev: string): Buffer {
   const command = `${'0'.repeat(40)} ${newrev} refs/heads/main\0 report-status side-band-64k agent=test\n`;
   const pktLine = (line: string) => `${(Buffer.byteLength(line) + 4).toString(16).padStart(4, '0')}${line}`;
-  const pack = execFileSync('git', ['pack-objects', '--stdout', '--revs', '-q'], { cwd: work.dir, input: `${newrev}\n`, env: cleanGitEnv() });
+  const pack = execFileSync('git', ['pack-objects', '--stdout', '--revs', '-q'], { cwd: work.dir, input: `${newrev}\n`, env: cleanGitEnv(), maxBuffer: 64 << 20 });
   return Buffer.concat([Buffer.from(pktLine(command) + '0000'), pack]);
 }
 
@@ -510,7 +530,7 @@ t.test('startup errors: address in use, unreadable certificate', async (t) => {
   const busy = parseConfig({ BLUEGREEN_DATA_DIR: other, BLUEGREEN_LISTEN: `127.0.0.1:${port}` }, other).config!;
   await t.rejects(startGitServer({ config: busy, handler: async () => {}, log: () => {} }), {
     name: 'UserError',
-    message: `cannot listen on 127.0.0.1:${port}: the address is in use`,
+    message: `cannot listen on 127.0.0.1:${port} (BLUEGREEN_LISTEN): the address is in use`,
     hint: 'stop whatever uses it, or set BLUEGREEN_LISTEN to another host:port',
   });
   t.equal(process.env.BLUEGREEN_ENGINE_SOCKET, path.join(s.dataDir, 'run', 'engine.sock'), 'the running server keeps its engine socket');
@@ -535,4 +555,199 @@ t.test('close() stops the git endpoint and the engine socket', async (t) => {
   await s.server.close();
   t.notOk(existsSync(socket));
   await t.rejects(raw(s.server, 'GET', '/blue.git/HEAD'), { code: 'ECONNREFUSED' });
+});
+
+t.test('a client that hangs up in the middle of its upload: git-receive-pack ends and leaves nothing behind', async (t) => {
+  const s = await setup(t);
+  const work = workRepo(t);
+  work.write('big.bin', randomBytes(1 << 20));
+  const sha = work.commit('big');
+  const body = receivePackBody(work, sha);
+  const req = partialPost(s.server, s.token, body, body.length >> 1);
+  await waitUntil(() => serverChildren(s.dataDir).some((p) => /git-receive-pack/.test(p.command)), () => 'git-receive-pack never started');
+  req.destroy();
+  await waitUntil(() => serverChildren(s.dataDir).length === 0, describeChildren(s.dataDir), 5000);
+  t.pass('no git process is left');
+  t.ok(s.logs.includes('git: the client went away before git-receive-pack finished; ending it'));
+  t.same(readdirSync(path.join(s.repo('blue'), 'objects')).sort(), ['info', 'pack'], 'git removed its quarantine');
+  t.equal(s.ref('blue'), '');
+  t.equal(s.requests.length, 0);
+  const pushed = await git(work.dir, ['push', s.remote('blue'), 'main']);
+  t.equal(pushed.code, 0, pushed.stderr);
+  t.equal(s.ref('blue'), sha);
+});
+
+t.test('a pusher who hangs up while the hook runs: git-receive-pack and the hook end, the handler is told', async (t) => {
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+  let reason: unknown;
+  const s = await setup(t, async (_request, say, interrupted) => {
+    say('deploying');
+    started();
+    await new Promise((resolve) => interrupted.addEventListener('abort', resolve));
+    reason = interrupted.reason;
+  });
+  const work = workRepo(t);
+  work.commit('v1');
+  // Its own process group, to cut the client (git and git-remote-http) as a whole.
+  const client = spawn('git', ['push', s.remote('blue'), 'main'], { cwd: work.dir, env: gitEnv(), detached: true, stdio: 'ignore' });
+  const clientExited = new Promise((resolve) => client.on('exit', resolve));
+  await handlerStarted;
+  const during = serverChildren(s.dataDir).map((p) => p.command);
+  t.ok(during.some((c) => /^git-receive-pack --stateless-rpc /.test(c)), 'git-receive-pack runs');
+  t.ok(during.some((c) => /pre-receive/.test(c)), 'its hook runs');
+  process.kill(-client.pid!, 'SIGKILL');
+  await clientExited;
+  await waitUntil(() => serverChildren(s.dataDir).length === 0, describeChildren(s.dataDir), 5000);
+  t.pass('no git process is left');
+  await waitUntil(() => reason !== undefined, () => 'the handler was never told');
+  t.match(reason, { message: 'the push was interrupted (the pusher disconnected)' });
+  t.equal(s.ref('blue'), '');
+});
+
+t.test("git's error output is drained to the log, bounded: a chatty push without side-band does not block", async (t) => {
+  const s = await setup(t, async (_request, say) => {
+    for (let i = 0; i < 2000; i++) say(`line ${i} ${'x'.repeat(100)}`);
+  });
+  const work = workRepo(t);
+  const sha = work.commit('v1');
+  // Without side-band, the hook's output goes to git-receive-pack's stderr: 200 KB of it, far over a pipe's 64 KiB.
+  const command = `${'0'.repeat(40)} ${sha} refs/heads/main\0 report-status\n`;
+  const pack = execFileSync('git', ['pack-objects', '--stdout', '--revs', '-q'], { cwd: work.dir, input: `${sha}\n`, env: cleanGitEnv() });
+  const body = Buffer.concat([Buffer.from(`${(command.length + 4).toString(16).padStart(4, '0')}${command}0000`), pack]);
+  const answer = await raw(s.server, 'POST', '/blue.git/git-receive-pack', basic('alice', s.token), body);
+  t.equal(answer.status, 200);
+  t.match(answer.body, 'ok refs/heads/main');
+  t.equal(s.ref('blue'), sha);
+  const logged = s.logs.filter((l) => l.startsWith('git: git-receive-pack: '));
+  t.match(logged[0], /^git: git-receive-pack: line 0 x{100}$/);
+  t.ok(logged.length > 10 && logged.length < 100, `${logged.length} lines logged`);
+  t.match(logged.at(-1), /^git: git-receive-pack: \d+ more characters of error output not logged$/);
+});
+
+t.test('the log never repeats a token typed as the user name, and bounds what it repeats of a request', async (t) => {
+  const s = await setup(t);
+  const infoRefs = '/blue.git/info/refs?service=git-upload-pack';
+  t.equal((await raw(s.server, 'GET', infoRefs, basic(s.token, ''))).status, 401);
+  t.equal((await raw(s.server, 'GET', infoRefs, basic(s.token, s.token))).status, 401);
+  const longName = 'n'.repeat(10_000);
+  t.equal((await raw(s.server, 'GET', infoRefs, basic(longName, 'x'))).status, 401);
+  const longUrl = `${infoRefs}&${'u'.repeat(10_000)}`;
+  t.equal((await raw(s.server, 'GET', longUrl, basic('alice', 'x'))).status, 401);
+  const log = s.logs.join('\n');
+  t.notOk(log.includes(s.token), 'the token is not in the log');
+  t.notOk(log.includes('n'.repeat(50)), 'the long name is not in the log');
+  t.equal(s.logs.filter((l) => l.endsWith('wrong token for an unknown user name')).length, 3);
+  const urlLine = s.logs.find((l) => l.includes('uuuu')) ?? '';
+  t.ok(urlLine.length < 400, `the URL is logged bounded (${urlLine.length} characters)`);
+  t.match(urlLine, /u… \(\d+ more characters\) from 127\.0\.0\.1: wrong token for the user alice$/);
+  t.ok(s.logs.every((l) => l.length < 400), 'every line is bounded');
+});
+
+t.test('close with a grace period: a push under way finishes; new connections are refused', async (t) => {
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+  const s = await setup(t, async (_request, say) => {
+    started();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    say('finished in time');
+  });
+  const work = workRepo(t);
+  const sha = work.commit('v1');
+  const pushing = git(work.dir, ['push', s.remote('blue'), 'main']);
+  await handlerStarted;
+  const closing = s.server.close({ graceMs: 10_000 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await t.rejects(raw(s.server, 'GET', '/blue.git/info/refs?service=git-upload-pack'), { code: 'ECONNREFUSED' });
+  const pushed = await pushing;
+  t.equal(pushed.code, 0, pushed.stderr);
+  t.match(pushed.stderr, 'remote: finished in time');
+  t.equal(s.ref('blue'), sha);
+  await closing;
+  t.ok(s.logs.some((l) => /^git: waiting up to 10 s for 1 request\(s\) under way/.test(l)));
+});
+
+t.test('close with a grace period: what is still running after it is ended', async (t) => {
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+  let aborted = false;
+  const s = await setup(t, async (_request, _say, interrupted) => {
+    started();
+    await new Promise((resolve) => interrupted.addEventListener('abort', resolve));
+    aborted = true;
+  });
+  const work = workRepo(t);
+  work.commit('v1');
+  const pushing = git(work.dir, ['push', s.remote('blue'), 'main']);
+  await handlerStarted;
+  const before = Date.now();
+  await s.server.close({ graceMs: 300 });
+  t.ok(Date.now() - before < 3000, `closed in ${Date.now() - before} ms`);
+  t.equal(serverChildren(s.dataDir).length, 0, 'no git process is left');
+  t.ok(s.logs.includes('git: ending 1 git process(es) still running'));
+  await waitUntil(() => aborted, () => 'the handler was never told');
+  t.not((await pushing).code, 0);
+  t.equal(s.ref('blue'), '');
+});
+
+t.test('close with a grace period ends at once when hurried', async (t) => {
+  const s = await setup(t, async (_request, _say, interrupted) => {
+    await new Promise((resolve) => interrupted.addEventListener('abort', resolve));
+  });
+  const work = workRepo(t);
+  work.commit('v1');
+  const pushing = git(work.dir, ['push', s.remote('blue'), 'main']);
+  await waitUntil(() => s.requests.length === 1, () => 'the push never reached the handler');
+  const hurry = new AbortController();
+  const before = Date.now();
+  const closing = s.server.close({ graceMs: 60_000, hurry: hurry.signal });
+  setTimeout(() => hurry.abort(), 200);
+  await closing;
+  t.ok(Date.now() - before < 3000, `closed in ${Date.now() - before} ms`);
+  t.equal(serverChildren(s.dataDir).length, 0);
+  t.not((await pushing).code, 0);
+});
+
+t.test('startup errors: TLS files that are not PEM, or not a pair; an address not on this machine', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bg-gs-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pair = (name: string) => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`), '-days', '1', '-subj', '/CN=x'], {
+      stdio: 'ignore',
+    });
+  };
+  pair('a');
+  pair('b');
+  writeFileSync(path.join(dir, 'text'), 'not a certificate\n');
+  execFileSync('openssl', ['x509', '-in', path.join(dir, 'a.crt'), '-outform', 'DER', '-out', path.join(dir, 'a.der')]);
+  const start = (env: Record<string, string>) => {
+    const config = parseConfig({ BLUEGREEN_DATA_DIR: dir, BLUEGREEN_LISTEN: '127.0.0.1:0', ...env }, dir).config!;
+    return startGitServer({ config, handler: async () => {}, log: () => {} });
+  };
+  const notCert = {
+    name: 'UserError',
+    exitCode: 2,
+    hint: 'set BLUEGREEN_TLS_CERT to the server certificate in PEM form (-----BEGIN CERTIFICATE-----), with its chain if any',
+  };
+  await t.rejects(start({ BLUEGREEN_TLS_CERT: 'text', BLUEGREEN_TLS_KEY: 'a.key' }), { ...notCert, message: `BLUEGREEN_TLS_CERT ${path.join(dir, 'text')} is not a PEM certificate` });
+  await t.rejects(start({ BLUEGREEN_TLS_CERT: 'a.der', BLUEGREEN_TLS_KEY: 'a.key' }), { ...notCert, message: `BLUEGREEN_TLS_CERT ${path.join(dir, 'a.der')} is not a PEM certificate` });
+  await t.rejects(start({ BLUEGREEN_TLS_CERT: 'a.crt', BLUEGREEN_TLS_KEY: 'a.crt' }), {
+    name: 'UserError',
+    exitCode: 2,
+    message: `BLUEGREEN_TLS_KEY ${path.join(dir, 'a.crt')} is not a PEM private key without a passphrase`,
+    hint: "set BLUEGREEN_TLS_KEY to the certificate's private key in PEM form (-----BEGIN PRIVATE KEY-----), not encrypted",
+  });
+  await t.rejects(start({ BLUEGREEN_TLS_CERT: 'a.crt', BLUEGREEN_TLS_KEY: 'b.key' }), {
+    name: 'UserError',
+    exitCode: 2,
+    message: new RegExp(`^BLUEGREEN_TLS_KEY ${path.join(dir, 'b.key')} is not the private key of BLUEGREEN_TLS_CERT ${path.join(dir, 'a.crt')} \\(.*key values mismatch\\)$`),
+    hint: 'set BLUEGREEN_TLS_CERT and BLUEGREEN_TLS_KEY to a certificate and its own key',
+  });
+  await t.rejects(start({ BLUEGREEN_LISTEN: '192.0.2.1:7000' }), {
+    name: 'UserError',
+    exitCode: 2,
+    message: 'cannot listen on 192.0.2.1:7000 (BLUEGREEN_LISTEN): the address is not one of this machine',
+    hint: 'set BLUEGREEN_LISTEN to an address of this machine (127.0.0.1 for this machine only, 0.0.0.0 for all its addresses)',
+  });
+  t.notOk(existsSync(path.join(dir, 'run', 'engine.sock')), 'the failed start cleaned up its engine socket');
 });

@@ -23,6 +23,7 @@ import { type Colour, isColour } from '../../../core/colour.js';
 import type { Listen } from '../../../core/config.js';
 import { UserError } from '../../../core/errors.js';
 import { describeFetchError } from '../../http/fetch-problem.js';
+import { listenOn } from '../../http/listen.js';
 import { sleep as realSleep } from '../../http/sleep.js';
 import type { Provider, ProviderOptions } from '../provider.js';
 
@@ -164,13 +165,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
     });
   });
   await refresh();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, options.listen, { variable: 'BLUEGREEN_ROUTER_LISTEN', form: 'host:port' });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${hostForUrl(options.listen.host)}:${port}`,
