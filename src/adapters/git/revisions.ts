@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
+import { childEnv } from '../process/child-env.js';
 import { blobTar } from './blob-tar.js';
 import { catFile } from './cat-file.js';
 
@@ -20,7 +21,7 @@ export class RevisionReader {
     objectEnv: Record<string, string> = {},
   ) {
     const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
+    for (const [key, value] of Object.entries(childEnv())) if (!key.startsWith('GIT_')) env[key] = value;
     this.env = { ...env, ...objectEnv, GIT_DIR: repoDir };
   }
 
