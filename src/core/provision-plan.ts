@@ -8,6 +8,8 @@ import type { Config } from './config.js';
 import { checkWebListen } from './config/values.js';
 import { UserError } from './errors.js';
 
+export { checkWebListen };
+
 /** One file of the bundle, relative to the bundle root: `provision.sh`, `templates/<name>`. */
 export interface BundleFile {
   path: string;

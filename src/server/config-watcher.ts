@@ -60,7 +60,8 @@ export function watchConfig(options: {
       running = undefined;
     })();
   };
-  watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
+  // A directory made or removed at the name counts too: it is reported as unreadable.
+  for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, onEvent);
   return {
     close: async () => {
       await watcher.close();
