@@ -55,13 +55,14 @@ function contentProblem(kind: FileRequirement['kind'], data: Buffer): string | u
       }
     case 'tls-key':
       if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return 'is not a PEM private key (-----BEGIN PRIVATE KEY-----)';
+      if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
+        return 'is protected by a passphrase: the server starts unattended and needs a key without one';
+      }
       try {
         createPrivateKey(data);
         return undefined;
-      } catch (error) {
-        return errorCode(error) === 'ERR_MISSING_PASSPHRASE'
-          ? 'is protected by a passphrase: the server starts unattended and needs a key without one'
-          : 'holds a private key that cannot be parsed';
+      } catch {
+        return 'holds a private key that cannot be parsed';
       }
     default:
       return undefined;
