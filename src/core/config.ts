@@ -8,4 +8,4 @@ export { EMBEDDED_HOST_PORTS } from './config/hosts.js';
 export { parseConfig } from './config/parse.js';
 export { SECRET_VARIABLES, isSecretVariable } from './config/secrets.js';
 export { type ConfigNeed, SERVE_NEEDS, type FileFact, type FileRequirement, fileProblem, requiredFiles, tlsMismatchProblem } from './config/files.js';
-export { type ReloadDecision, changedVariables, decideReload } from './config/live-reload.js';
+export { type ReloadDecision, decideReload } from './config/live-reload.js';

@@ -46,5 +46,8 @@ t.test('a running server never changes where deploys go on a reload: refused who
   writeFileSync(`${envFile}.new`, `${hostsEnv}\nBLUEGREEN_KEEP_RELEASES=3\n`);
   renameSync(`${envFile}.new`, envFile);
   await server.waitFor(/configuration reloaded from \.env \(changed: BLUEGREEN_KEEP_RELEASES\)/);
+  await new Promise((r) => setTimeout(r, 300));
+  writeFileSync(envFile, `${hostsEnv}\nBLUEGREEN_KEEP_RELEASES=3\n`);
+  await server.waitFor(/\.env re-read: no change/);
   t.equal(await server.stop(), 0);
 });

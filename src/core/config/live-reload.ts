@@ -50,7 +50,11 @@ function location(host: HostTarget): unknown {
   return host.kind === 'ssh' ? [host.kind, host.user, host.host, host.port, host.appRoot] : [host.kind, host.appRoot];
 }
 
-/** Each variable's effective value (secrets included, for comparing only: never shown). */
+/**
+ * Each variable's effective value (secrets included, for comparing only: never shown). A new variable goes
+ * here, and in RESTART_VARIABLES when it decides where deploys or traffic go: one missing here would change
+ * silently on a reload.
+ */
 function valuesByVariable(config: Config): Record<string, unknown> {
   const p = config.provider;
   const azure = p.kind === 'azure-appgw' || p.kind === 'azure-ip' ? p.azure : undefined;
@@ -101,7 +105,7 @@ function valuesByVariable(config: Config): Record<string, unknown> {
 }
 
 /** The variables whose effective values differ, in a stable order. */
-export function changedVariables(current: Config, next: Config): string[] {
+function changedVariables(current: Config, next: Config): string[] {
   const before = valuesByVariable(current);
   const after = valuesByVariable(next);
   return Object.keys(after).filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));

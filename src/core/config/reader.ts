@@ -11,8 +11,6 @@ export interface Reader {
   read<T>(name: string, schema: z.ZodType<T, string>): T | undefined;
   /** Like `read`, but unset is a problem too, saying `why` the variable is needed. */
   required<T>(name: string, why: string, schema: z.ZodType<T, string>, fallback: T): T;
-  /** Records a problem with a variable's value. */
-  problem(name: string, message: string): void;
   /** True when the variable is set to something. */
   isSet(name: string): boolean;
 }
@@ -20,16 +18,12 @@ export interface Reader {
 export function createReader(env: Env): Reader {
   const errors: string[] = [];
   const isSet = (name: string) => env[name] !== undefined && env[name] !== '';
-  const problem = (name: string, message: string) => {
-    const raw = env[name] ?? '';
-    const shown = isSecretVariable(name) ? '(value hidden)' : JSON.stringify(raw);
-    errors.push(`${name}=${shown}: ${message}`);
-  };
   function read<T>(name: string, schema: z.ZodType<T, string>, fallback?: T): T | undefined {
     if (!isSet(name)) return fallback;
     const result = schema.safeParse(env[name]);
     if (result.success) return result.data;
-    problem(name, result.error.issues.map((issue) => issue.message).join('; '));
+    const shown = isSecretVariable(name) ? '(value hidden)' : JSON.stringify(env[name]);
+    errors.push(`${name}=${shown}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
     return fallback;
   }
   return {
@@ -43,7 +37,6 @@ export function createReader(env: Env): Reader {
       }
       return read(name, schema, fallback) as T;
     },
-    problem,
     isSet,
   };
 }

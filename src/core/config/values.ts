@@ -48,7 +48,7 @@ export function urlTextProblem(value: string): string | undefined {
 }
 
 /** Loopback hosts, where plain http cannot be overheard. */
-export function isLoopback(hostname: string): boolean {
+function isLoopback(hostname: string): boolean {
   return /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(hostname);
 }
 
