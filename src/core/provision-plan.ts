@@ -5,7 +5,10 @@
  */
 import type { Colour } from './colour.js';
 import type { Config } from './config.js';
+import { checkWebListen } from './config/values.js';
 import { UserError } from './errors.js';
+
+export { checkWebListen };
 
 /** One file of the bundle, relative to the bundle root: `provision.sh`, `templates/<name>`. */
 export interface BundleFile {
@@ -64,21 +67,6 @@ export interface ScriptOutput {
   error: { code: string; message: string } | undefined;
   /** The script printed `done`: every step ran. */
   complete: boolean;
-}
-
-const WEB_LISTEN = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5})$/;
-
-/**
- * Checks a BLUEGREEN_WEB_LISTEN value: `PORT` (every address) or `IPV4:PORT`. Returns an error message, or
- * undefined when it is good. For config.ts: `webListen` is the value as given, default `80`.
- */
-export function checkWebListen(value: string): string | undefined {
-  const match = WEB_LISTEN.exec(value);
-  if (!match) return 'expected PORT or IPV4:PORT, e.g. 80 or 127.0.0.1:8080';
-  const port = Number(match[2]);
-  if (port < 1 || port > 65535) return 'expected a port between 1 and 65535';
-  if (match[1] && match[1].split('.').some((octet) => Number(octet) > 255)) return 'expected an IPv4 address';
-  return undefined;
 }
 
 /** The hosts `bluegreen provision blue|green|all` prepares, refusing what it cannot prepare. */

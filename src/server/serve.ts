@@ -12,7 +12,7 @@ import { reconcileColour } from '../deploy/reconcile.js';
 import { createPushHandler } from '../deploy/push-handler.js';
 import { PosixReleasesTarget } from '../deploy/targets/posix-releases.js';
 import type { DeployTarget } from '../deploy/targets/target.js';
-import { watchConfig } from './config-watcher.js';
+import { watchLiveConfig } from './config-reload.js';
 import { type CloseOptions, startGitServer } from './git-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
 
@@ -44,7 +44,8 @@ function localListen(host: HostTarget): { host: string; port: number } | undefin
 
 /**
  * Runs the git server and the deploy engine: warm transports per host, `file://` hosts served over HTTP,
- * and the local router when the `local` provider is in use. `.env` changes apply without a restart.
+ * and the local router when the `local` provider is in use. `.env` changes apply without a restart, except
+ * those to where deploys and traffic go (see config-reload.ts).
  */
 export async function startServer(initial: Config, options: ServeOptions): Promise<RunningServer> {
   let config = initial;
@@ -123,26 +124,19 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     });
     const git = await startGitServer({ config, handler: createPushHandler(engine, { log: options.log }), log: options.log });
 
-    const watcher = watchConfig({
+    const watcher = watchLiveConfig({
       baseEnv: options.baseEnv,
       cwd: options.cwd,
-      onChange: async (next) => {
-        for (const colour of COLOURS) {
-          if (JSON.stringify(next.hosts[colour]) !== JSON.stringify(config.hosts[colour]) || next.sshKeyPath !== config.sshKeyPath) {
-            const old = targets.get(colour) ?? [];
-            targets.delete(colour);
-            for (const target of old) target.close().catch(() => {});
-          }
-        }
-        if (JSON.stringify(next.provider) !== JSON.stringify(config.provider)) {
+      log: options.log,
+      current: () => config,
+      apply: async (next, change) => {
+        config = next;
+        if (change.reconnectHosts) await closeTargets();
+        if (change.recreateProvider) {
           await provider.close();
           provider = createProvider(next);
         }
-        const restartNeeded = (['listen', 'tls', 'dataDir'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
-        config = next;
-        options.log(`configuration reloaded from .env${restartNeeded.length ? ` (restart to apply: ${restartNeeded.join(', ')})` : ''}`);
       },
-      onError: (message) => options.log(`.env changed but is not valid; the last good configuration stays in force:\n${message}`),
     });
 
     return {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -46,6 +46,8 @@ t.test('init writes a commented .env and a private deploy key, and refuses to ov
   const result = await runCli(dir, ['init']);
   t.equal(result.code, 0, result.stderr);
   const env = readFileSync(path.join(dir, '.env'), 'utf8');
+  t.equal(statSync(path.join(dir, '.env')).mode & 0o777, 0o600, '.env is private: cloud secrets go in it');
+  t.match(result.stdout, /wrote .*\.env \(private, 0600: secrets go in it\)/);
   t.match(env, /#BLUE_HOST=ssh:\/\/deploy@/);
   t.match(env, /#BLUEGREEN_PROVIDER=local/);
   const key = path.join(dir, '.bluegreen', 'id_ed25519');
@@ -55,9 +57,11 @@ t.test('init writes a commented .env and a private deploy key, and refuses to ov
   const again = await runCli(dir, ['init']);
   t.equal(again.code, 1);
   t.match(again.stderr, /\.env exists already; nothing was changed\nhint: edit it, or run `bluegreen init --force`/);
+  chmodSync(path.join(dir, '.env'), 0o644);
   const forced = await runCli(dir, ['init', '--force']);
   t.equal(forced.code, 0);
   t.match(forced.stdout, /kept the deploy key/);
+  t.equal(statSync(path.join(dir, '.env')).mode & 0o777, 0o600, 'an overwritten .env is made private too');
 });
 
 t.test('users: add prints a token once, list shows names only, remove', async (t) => {
@@ -100,4 +104,49 @@ t.test('releases and activate on a host with nothing deployed say so', async (t)
   const missing = await runCli(dir, ['activate', 'blue', '20990101000000-aaaaaaaaaaaa'], { ...env, BLUEGREEN_LOCK_WAIT: '0' });
   t.equal(missing.code, 1);
   t.match(missing.stderr, /error: blue has no release 20990101000000-aaaaaaaaaaaa\nhint: list them with `bluegreen releases blue`/);
+});
+
+t.test('what used to crash or break later now exits 2 naming the variable', async (t) => {
+  const dir = workdir(t);
+  writeFileSync(path.join(dir, 'a-file'), '');
+  const malformed = await runCli(dir, ['history'], { BLUE_HOST: 'ssh://deploy@h/srv/%zz', GREEN_HOST: 'ssh://deploy@g', BLUEGREEN_DATA_DIR: 'a-file' });
+  t.equal(malformed.code, 2);
+  t.match(malformed.stderr, /error: bad configuration:\n {2}- BLUE_HOST="ssh:\/\/deploy@h\/srv\/%zz": expected ssh:\/\/user@host\[:port\]\[\/app\/root\] or file:\/\/\/app\/root \(% must start an escape/);
+  const dataDir = await runCli(dir, ['user', 'add', 'alice'], { BLUEGREEN_DATA_DIR: 'a-file' });
+  t.equal(dataDir.code, 2);
+  t.match(dataDir.stderr, /- BLUEGREEN_DATA_DIR: the data dir \S+\/a-file cannot be a directory: \S+\/a-file is not a directory/);
+  mkdirSync(path.join(dir, 'sub'));
+  mkdirSync(path.join(dir, 'sub', '.env'));
+  const envDir = await runCli(path.join(dir, 'sub'), ['history']);
+  t.equal(envDir.code, 2);
+  t.match(envDir.stderr, /- \S+\/sub\/\.env cannot be read \(EISDIR\)/);
+});
+
+t.test('serve and activate check their files before starting: exit 2, every problem at once', async (t) => {
+  const dir = workdir(t);
+  writeFileSync(path.join(dir, 'cert.pem'), 'not a certificate\n');
+  const env = {
+    BLUE_HOST: 'ssh://deploy@127.0.0.2:2222',
+    GREEN_HOST: 'ssh://deploy@127.0.0.3:2222',
+    BLUEGREEN_TLS_CERT: 'cert.pem',
+    BLUEGREEN_TLS_KEY: 'missing.key',
+    BLUEGREEN_LISTEN: '127.0.0.1:0',
+    BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0',
+  };
+  const serve = await runCli(dir, ['serve'], env);
+  t.equal(serve.code, 2);
+  t.match(serve.stderr, /- BLUEGREEN_SSH_KEY: the deploy key \S+ does not exist: create it with `bluegreen init`/);
+  t.match(serve.stderr, /- BLUEGREEN_KNOWN_HOSTS: the known_hosts file \S+ does not exist: every ssh:\/\/ host key is checked against it\. Record them with `bluegreen provision blue --host-key SHA256:…`/);
+  t.match(serve.stderr, /ssh-keyscan -p 2222 127\.0\.0\.2 >> /);
+  t.match(serve.stderr, /- BLUEGREEN_TLS_CERT: the TLS certificate \S+cert\.pem is not a PEM certificate/);
+  t.match(serve.stderr, /- BLUEGREEN_TLS_KEY: the TLS private key \S+missing\.key does not exist/);
+  const activate = await runCli(dir, ['activate', 'blue', '20990101000000-aaaaaaaaaaaa'], env);
+  t.equal(activate.code, 2);
+  t.match(activate.stderr, /- BLUEGREEN_KNOWN_HOSTS: the known_hosts file/);
+  t.notMatch(activate.stderr, /TLS/, 'activate serves nothing: TLS files are not its business');
+  const history = await runCli(dir, ['history'], env);
+  t.equal(history.code, 0, 'history needs none of them');
+  const provision = await runCli(dir, ['provision', 'blue'], { ...env, BLUEGREEN_ADMIN_KEY: 'no-admin-key' });
+  t.equal(provision.code, 2);
+  t.match(provision.stderr, /- BLUEGREEN_ADMIN_KEY: the administrator key \S+no-admin-key does not exist/);
 });

@@ -61,17 +61,17 @@ t.test('single messages', async (t) => {
     [{ BLUEGREEN_LISTEN: '127.0.0.1:70000' }, 'BLUEGREEN_LISTEN="127.0.0.1:70000": expected a port from 0 (any free port) to 65535'],
     [{ BLUEGREEN_TLS_CERT: 'c.pem' }, 'BLUEGREEN_TLS_KEY is not set: HTTPS needs both BLUEGREEN_TLS_CERT and BLUEGREEN_TLS_KEY'],
     [{ BLUEGREEN_TLS_KEY: 'k.pem' }, 'BLUEGREEN_TLS_CERT is not set: HTTPS needs both BLUEGREEN_TLS_CERT and BLUEGREEN_TLS_KEY'],
-    [{ BLUEGREEN_APP_ROOT: 'var/www' }, 'BLUEGREEN_APP_ROOT="var/www": expected an absolute path without ..'],
-    [{ BLUEGREEN_APP_ROOT: '/var/www/../etc' }, 'BLUEGREEN_APP_ROOT="/var/www/../etc": expected an absolute path without ..'],
+    [{ BLUEGREEN_APP_ROOT: 'var/www' }, 'BLUEGREEN_APP_ROOT="var/www": expected an absolute path without .. or control characters'],
+    [{ BLUEGREEN_APP_ROOT: '/var/www/../etc' }, 'BLUEGREEN_APP_ROOT="/var/www/../etc": expected an absolute path without .. or control characters'],
     [{ BLUEGREEN_KEEP_RELEASES: '1' }, 'BLUEGREEN_KEEP_RELEASES="1": expected a number from 2 to 1000 (current and its predecessor are always kept)'],
     [{ BLUEGREEN_LOCK_WAIT: 'soon' }, 'BLUEGREEN_LOCK_WAIT="soon": expected a whole number of seconds'],
     [{ BLUEGREEN_LOCK_WAIT: '7200' }, 'BLUEGREEN_LOCK_WAIT="7200": expected at most 3600 seconds'],
     [{ BLUEGREEN_PUBLIC_URL: 'example.com' }, 'BLUEGREEN_PUBLIC_URL="example.com": expected an http:// or https:// URL'],
     [{ BLUE_HOST: 'ssh://deploy@a' }, 'GREEN_HOST is not set: set both BLUE_HOST and GREEN_HOST, or neither for the embedded default'],
     [{ GREEN_HOST: 'ssh://deploy@a' }, 'BLUE_HOST is not set: set both BLUE_HOST and GREEN_HOST, or neither for the embedded default'],
-    [{ BLUE_HOST: 'file://relative', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="file://relative": expected ssh://user@host[:port][/app/root] or file:///app/root (file:// needs an absolute path)'],
+    [{ BLUE_HOST: 'file://relative', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="file://relative": expected ssh://user@host[:port][/app/root] or file:///app/root (file:// needs an absolute path without .. or control characters)'],
     [{ BLUE_HOST: 'ssh://de%20ploy@a', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="ssh://de%20ploy@a": expected ssh://user@host[:port][/app/root] or file:///app/root (user must be a plain login name)'],
-    [{ BLUE_HOST: 'not a url', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="not a url": expected ssh://user@host[:port][/app/root] or file:///app/root'],
+    [{ BLUE_HOST: 'not-a-url', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="not-a-url": expected ssh://user@host[:port][/app/root] or file:///app/root'],
     [{ BLUEGREEN_ROUTER_LISTEN: ':80' }, 'BLUEGREEN_ROUTER_LISTEN=":80": expected host:port, e.g. 127.0.0.1:7000'],
     [{ BLUEGREEN_ADMIN_USER: 'root admin' }, 'BLUEGREEN_ADMIN_USER="root admin": expected a login name'],
     [
@@ -119,4 +119,100 @@ t.test('provider variables: missing ones are named with why they are needed; sec
     'GREEN_NIC is not set: the azure-ip provider moves the public IP between the two network interfaces',
   ]);
   t.same(errorsOf({ BLUEGREEN_PROVIDER: 'azure-ip', AZURE_CLIENT_SECRET: 'hunter2', AZURE_AUTHORITY_URL: '::' }).filter((e) => e.includes('hunter2')), []);
+});
+
+const HOST = 'expected ssh://user@host[:port][/app/root] or file:///app/root';
+const URL_ = 'expected an http:// or https:// URL';
+const hosts = { BLUE_HOST: 'ssh://deploy@blue.example', GREEN_HOST: 'ssh://deploy@green.example' };
+
+t.test('every variable, broken: exit-2 messages instead of crashes or values that break later', async (t) => {
+  const cases: [Env, string][] = [
+    // Malformed escapes used to throw "URI malformed" (exit 1), or were sent as they were.
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy@h/srv/%zz' }, `BLUE_HOST="ssh://deploy@h/srv/%zz": ${HOST} (% must start an escape of two hex digits, e.g. %20)`],
+    [{ ...hosts, BLUE_HOST: 'ssh://de%zz@h' }, `BLUE_HOST="ssh://de%zz@h": ${HOST} (% must start an escape of two hex digits, e.g. %20)`],
+    [{ BLUE_HOST: 'file:///srv/%zz', GREEN_HOST: 'file:///g' }, `BLUE_HOST="file:///srv/%zz": ${HOST} (% must start an escape of two hex digits, e.g. %20)`],
+    [{ ...hosts, BLUE_URL: 'http://blue.example/%zz' }, `BLUE_URL="http://blue.example/%zz": ${URL_} (% must start an escape of two hex digits, e.g. %20)`],
+    [{ BLUEGREEN_PUBLIC_URL: 'https://www.example/%zz' }, `BLUEGREEN_PUBLIC_URL="https://www.example/%zz": ${URL_} (% must start an escape of two hex digits, e.g. %20)`],
+    // Host URLs: ports, host names, app roots, extras.
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy@h:0' }, `BLUE_HOST="ssh://deploy@h:0": ${HOST} (port must be 1 to 65535)`],
+    [{ ...hosts, GREEN_HOST: 'ssh://deploy@-oProxyCommand=sh' }, `GREEN_HOST="ssh://deploy@-oProxyCommand=sh": ${HOST} ("-oProxyCommand=sh" is not a host name (letters, digits, - and .))`],
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy@h/srv/..%2F..%2Fetc' }, `BLUE_HOST="ssh://deploy@h/srv/..%2F..%2Fetc": ${HOST} (the app root must be an absolute path without .. or control characters)`],
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy@h/srv/a%0Ab' }, `BLUE_HOST="ssh://deploy@h/srv/a%0Ab": ${HOST} (the app root must be an absolute path without .. or control characters)`],
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy:pw@h' }, `BLUE_HOST="ssh://deploy:pw@h": ${HOST} (no password: the deploy key logs in)`],
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy@h/srv?x' }, `BLUE_HOST="ssh://deploy@h/srv?x": ${HOST} (no ?query or #fragment)`],
+    [{ BLUE_HOST: 'file:///srv/blue#x', GREEN_HOST: 'file:///g' }, `BLUE_HOST="file:///srv/blue#x": ${HOST} (no ?query or #fragment)`],
+    [{ ...hosts, BLUE_HOST: 'ssh://deploy@h /srv' }, `BLUE_HOST="ssh://deploy@h /srv": ${HOST} (it holds spaces or control characters)`],
+    // URLs: port 0 where something must answer, credentials that would be printed, newlines URL parsing drops.
+    [{ ...hosts, BLUE_URL: 'http://blue.example:0/' }, `BLUE_URL="http://blue.example:0/": ${URL_} (port 0 is not a port anything answers on)`],
+    [{ BLUEGREEN_PUBLIC_URL: 'http://www.example:0/' }, `BLUEGREEN_PUBLIC_URL="http://www.example:0/": ${URL_} (port 0 is not a port anything answers on)`],
+    [{ BLUEGREEN_PUBLIC_URL: 'http://ops:pw@www.example/' }, `BLUEGREEN_PUBLIC_URL="http://ops:pw@www.example/": ${URL_} (without user:password@: URLs appear in logs and status)`],
+    [{ BLUEGREEN_PUBLIC_URL: 'http://www.example/a\nb' }, `BLUEGREEN_PUBLIC_URL="http://www.example/a\\nb": ${URL_} (it holds spaces or control characters)`],
+    // Paths on this machine.
+    [{ BLUEGREEN_DATA_DIR: '/srv/a\nb' }, 'BLUEGREEN_DATA_DIR="/srv/a\\nb": expected a path without control characters'],
+    [{ BLUEGREEN_SSH_KEY: '/srv/key\u0000' }, 'BLUEGREEN_SSH_KEY="/srv/key\\u0000": expected a path without control characters'],
+    [{ BLUEGREEN_KNOWN_HOSTS: '~/.ssh/known_hosts' }, 'BLUEGREEN_KNOWN_HOSTS="~/.ssh/known_hosts": expected a path; ~ needs HOME set to an absolute path'],
+    [{ BLUEGREEN_ADMIN_KEY: '~root/.ssh/id_ed25519', HOME: '/root' }, 'BLUEGREEN_ADMIN_KEY="~root/.ssh/id_ed25519": expected a path; only ~/ (your own home) is expanded'],
+    [{ BLUEGREEN_TLS_CERT: 'c\tpem', BLUEGREEN_TLS_KEY: 'k.pem' }, 'BLUEGREEN_TLS_CERT="c\\tpem": expected a path without control characters'],
+    [{ BLUEGREEN_APP_ROOT: '/srv/a\tb' }, 'BLUEGREEN_APP_ROOT="/srv/a\\tb": expected an absolute path without .. or control characters'],
+    // Listen addresses that only failed when binding.
+    [{ BLUEGREEN_LISTEN: '999.1.1.1:7000' }, 'BLUEGREEN_LISTEN="999.1.1.1:7000": expected host:port, e.g. 127.0.0.1:7000 ("999.1.1.1" is not an IPv4 address)'],
+    [{ BLUEGREEN_LISTEN: '[zz]:7000' }, 'BLUEGREEN_LISTEN="[zz]:7000": expected host:port, e.g. 127.0.0.1:7000 ("zz" is not an IPv6 address)'],
+    [{ BLUEGREEN_ROUTER_LISTEN: '-x:80' }, 'BLUEGREEN_ROUTER_LISTEN="-x:80": expected host:port, e.g. 127.0.0.1:7000 ("-x" is not a host name (letters, digits, - and .))'],
+    [{ BLUEGREEN_HEALTH_PATH: '/a\u0001b' }, 'BLUEGREEN_HEALTH_PATH="/a\\u0001b": expected a path starting with /, without control characters or a bad % escape'],
+    [{ BLUEGREEN_HEALTH_PATH: '/health%zz' }, 'BLUEGREEN_HEALTH_PATH="/health%zz": expected a path starting with /, without control characters or a bad % escape'],
+    [{ BLUEGREEN_VERIFY_TIMEOUT: '0' }, 'BLUEGREEN_VERIFY_TIMEOUT="0": expected 1 to 3600 seconds'],
+    [{ BLUEGREEN_KEEP_RELEASES: '99999999999999999999' }, 'BLUEGREEN_KEEP_RELEASES="99999999999999999999": expected a number from 2 to 1000 (current and its predecessor are always kept)'],
+    [{ BLUEGREEN_WEB_LISTEN: '0' }, 'BLUEGREEN_WEB_LISTEN="0": expected a port between 1 and 65535'],
+    [{ BLUEGREEN_WEB_LISTEN: '300.1.1.1:80' }, 'BLUEGREEN_WEB_LISTEN="300.1.1.1:80": expected an IPv4 address'],
+  ];
+  for (const [env, message] of cases) t.same(errorsOf(env), [message], JSON.stringify(env));
+});
+
+t.test('provider values that would break requests or leak credentials', async (t) => {
+  const digitalocean = { BLUEGREEN_PROVIDER: 'digitalocean', DIGITALOCEAN_TOKEN: 'dop_v1_ok', BLUEGREEN_RESERVED_IP: '203.0.113.10', BLUE_DROPLET: 'b', GREEN_DROPLET: 'g' };
+  t.same(errorsOf({ ...digitalocean, DIGITALOCEAN_TOKEN: 'dop_v1_sec ret\n' }), ['DIGITALOCEAN_TOKEN=(value hidden): expected a token of printable characters without spaces']);
+  t.same(errorsOf({ ...digitalocean, DIGITALOCEAN_API_URL: 'http://api.example.com' }), [
+    `DIGITALOCEAN_API_URL="http://api.example.com": ${URL_} (https://: credentials are sent there; plain http:// only to a loopback address)`,
+  ]);
+  t.same(errorsOf({ ...digitalocean, DIGITALOCEAN_API_URL: 'https://api.example.com/?x=1' }), [
+    `DIGITALOCEAN_API_URL="https://api.example.com/?x=1": ${URL_} (an API base: without ?query or #fragment)`,
+  ]);
+  t.same(errorsOf({ ...digitalocean, DIGITALOCEAN_API_URL: 'http://127.0.0.1:9000' }), [], 'a local fake over plain http');
+  const azure = {
+    BLUEGREEN_PROVIDER: 'azure-ip',
+    AZURE_TENANT_ID: 'tenant',
+    AZURE_CLIENT_ID: 'client',
+    AZURE_CLIENT_SECRET: 'hunter2',
+    AZURE_SUBSCRIPTION_ID: 'sub',
+    AZURE_RESOURCE_GROUP: 'rg',
+    AZURE_PUBLIC_IP: 'pip',
+    BLUE_NIC: 'nic-b',
+    GREEN_NIC: 'nic-g',
+  };
+  t.same(errorsOf(azure), []);
+  t.same(errorsOf({ ...azure, AZURE_TENANT_ID: '../other', AZURE_CLIENT_SECRET: 'hunter2\n', AZURE_AUTHORITY_URL: 'https://login.example/%zz' }), [
+    'AZURE_TENANT_ID="../other": expected a name of letters, digits, . _ -',
+    'AZURE_CLIENT_SECRET=(value hidden): expected no control characters or surrounding spaces',
+    `AZURE_AUTHORITY_URL="https://login.example/%zz": ${URL_} (% must start an escape of two hex digits, e.g. %20)`,
+  ]);
+});
+
+t.test('paths: relative to the working directory, ~/ under HOME', async (t) => {
+  const { config } = parseConfig({ BLUEGREEN_DATA_DIR: 'state', BLUEGREEN_ADMIN_KEY: '~/.ssh/id_ed25519', HOME: '/home/ops', BLUEGREEN_TLS_CERT: 'c.pem', BLUEGREEN_TLS_KEY: '/etc/k.pem' }, cwd);
+  t.equal(config?.dataDir, '/srv/deploy/state');
+  t.equal(config?.sshKeyPath, '/srv/deploy/state/id_ed25519');
+  t.equal(config?.admin.keyPath, '/home/ops/.ssh/id_ed25519');
+  t.same(config?.tls, { cert: '/srv/deploy/c.pem', key: '/etc/k.pem' });
+});
+
+t.test('file:// hosts answer on the embedded ports unless told; a router on any free port gives no production address', async (t) => {
+  const { config } = parseConfig({ BLUE_HOST: 'file:///srv/blue', GREEN_HOST: 'file:///srv/green', BLUE_URL: 'http://127.0.0.1:0/' }, cwd);
+  t.same(config?.hosts.blue, { kind: 'file', appRoot: '/srv/blue', url: 'http://127.0.0.1:0/' }, 'served from this process on any free port');
+  t.same(config?.hosts.green, { kind: 'file', appRoot: '/srv/green', url: 'http://127.0.0.1:8002/' });
+  t.equal(config?.publicUrl, 'http://127.0.0.1:8080/');
+  t.equal(parseConfig({ BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0' }, cwd).config?.publicUrl, undefined);
+  t.equal(parseConfig({ BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0', BLUEGREEN_PUBLIC_URL: 'http://127.0.0.1:8088/' }, cwd).config?.publicUrl, 'http://127.0.0.1:8088/');
+  const ipv6 = parseConfig({ BLUE_HOST: 'ssh://deploy@[2001:db8::1]:2222/srv', GREEN_HOST: 'ssh://deploy@green.example', BLUEGREEN_LISTEN: '[::1]:7000' }, cwd).config;
+  t.same(ipv6?.hosts.blue, { kind: 'ssh', user: 'deploy', host: '2001:db8::1', port: 2222, appRoot: '/srv', url: 'http://[2001:db8::1]/' });
+  t.same(ipv6?.listen, { host: '::1', port: 7000 });
 });

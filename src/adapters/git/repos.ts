@@ -4,6 +4,7 @@ import path from 'node:path';
 import { COLOURS, type Colour } from '../../core/colour.js';
 import { UserError } from '../../core/errors.js';
 import { packageRoot } from '../../package-root.js';
+import { childEnv } from '../process/child-env.js';
 
 /** `$DATA/repos`: holds exactly blue.git and green.git. */
 export function reposDir(dataDir: string): string {
@@ -39,7 +40,7 @@ export function hookScript(hookCommand: readonly string[], name: (typeof GIT_HOO
 }
 
 function git(args: string[], cwd?: string): void {
-  execFileSync('git', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('git', args, { cwd, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { ReleaseEntry } from '../../core/symlinks.js';
 import { SYMLINK_MODE, type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
+import { childEnv } from '../process/child-env.js';
 import { blobTar } from './blob-tar.js';
 import { catFile } from './cat-file.js';
 
@@ -21,7 +22,7 @@ export class RevisionReader {
     objectEnv: Record<string, string> = {},
   ) {
     const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
+    for (const [key, value] of Object.entries(childEnv())) if (!key.startsWith('GIT_')) env[key] = value;
     this.env = { ...env, ...objectEnv, GIT_DIR: repoDir };
   }
 

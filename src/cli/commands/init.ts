@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ensureDeployKey } from '../../adapters/state/deploy-key.js';
@@ -18,8 +18,11 @@ export function registerInit(program: Command, output: Output): void {
       if (existsSync(envFile) && !options.force) {
         throw new UserError(`${envFile} exists already; nothing was changed`, { hint: 'edit it, or run `bluegreen init --force` to start over' });
       }
-      await copyFile(path.join(packageRoot(), 'templates', 'dotenv'), envFile);
-      output.out(`wrote ${envFile}`);
+      // 0600: cloud credentials go in it. `wx` keeps a .env made meanwhile; --force also tightens an old one's mode.
+      const template = await readFile(path.join(packageRoot(), 'templates', 'dotenv'));
+      await writeFile(envFile, template, { mode: 0o600, flag: options.force ? 'w' : 'wx' });
+      await chmod(envFile, 0o600);
+      output.out(`wrote ${envFile} (private, 0600: secrets go in it)`);
       loadEnvFile();
       const config = loadConfig();
       const key = await ensureDeployKey(config.sshKeyPath);

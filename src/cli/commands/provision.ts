@@ -25,7 +25,7 @@ export function registerProvision(program: Command, output: Output): void {
     .option('--json', 'print the result as JSON')
     .action(async (target: string, options: ProvisionCliOptions) => {
       const colours: Colour[] = target === 'all' ? [...COLOURS] : [parseColour(target)];
-      const config = loadConfig();
+      const config = loadConfig(options.cloudInit ? [] : ['admin-key']);
       if (options.cloudInit) return output.out(cloudInit({ config, colours }));
       const result = await provision({
         config,

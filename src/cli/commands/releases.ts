@@ -20,7 +20,7 @@ export function registerReleases(program: Command, output: Output): void {
     .option('--json', 'print JSON')
     .action(async (colourArg: string, options: { json?: boolean }) => {
       const colour = parseColour(colourArg);
-      const config = loadConfig();
+      const config = loadConfig(['deploy-ssh']);
       const transport = createTransport(config.hosts[colour], config);
       try {
         const host = await inspectHost(transport, config.hosts[colour].appRoot);
@@ -46,7 +46,7 @@ export function registerReleases(program: Command, output: Output): void {
           hint: `list them with \`bluegreen releases ${colour}\``,
         });
       }
-      const config = loadConfig();
+      const config = loadConfig(['deploy-ssh']);
       const host = config.hosts[colour];
       const transport = createTransport(host, config);
       const lock = await acquireLock(config.dataDir, colour, { holder: os.userInfo().username, purpose: 'activate' }, { waitMs: config.lockWaitMs });

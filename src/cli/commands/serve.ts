@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SERVE_NEEDS } from '../../core/config.js';
 import { type RunningServer, ensureFirstUser, startServer } from '../../server/serve.js';
 import { baseEnvironment, loadConfig } from '../load-config.js';
 import type { Output } from '../output.js';
@@ -13,7 +14,7 @@ export function registerServe(program: Command, output: Output): void {
     .command('serve')
     .description('run the git server and deploy engine (with no hosts configured: the embedded default)')
     .action(async () => {
-      const config = loadConfig();
+      const config = loadConfig(SERVE_NEEDS);
       const server = await startServer(config, { baseEnv: baseEnvironment(), cwd: process.cwd(), log: (line) => output.err(line) });
       // Only once the server runs: a failed start must not leave a user whose token nobody saw.
       const firstUser = config.embedded ? await ensureFirstUser(config).catch(async (error: unknown) => {

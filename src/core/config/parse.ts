@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { formatHost, parseHosts } from './hosts.js';
+import { parseProvider } from './providers.js';
+import { createReader } from './reader.js';
+import type { ConfigResult, Env } from './types.js';
+import { CONTROL_CHARACTERS, absolutePathSchema, checkWebListen, httpUrlSchema, listenSchema, localPathSchema, loginNameSchema, urlTextProblem, wholeNumber } from './values.js';
+
+const keepReleasesSchema = wholeNumber('').refine(
+  (n) => n >= 2 && n <= 1000,
+  'expected a number from 2 to 1000 (current and its predecessor are always kept)',
+);
+
+const parallelSchema = wholeNumber('').refine((n) => n >= 1 && n <= 1000, 'expected a number of hosts from 1 to 1000');
+
+const healthPathSchema = z
+  .string()
+  .regex(/^\/[^\s]*$/, 'expected a path starting with /')
+  .refine((value) => !CONTROL_CHARACTERS.test(value) && !urlTextProblem(value), 'expected a path starting with /, without control characters or a bad % escape');
+
+const sudoCommandsSchema = z
+  .string()
+  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine(
+    (commands) => commands.every((c) => /^\/[A-Za-z0-9_./-]+( [A-Za-z0-9_./=:@-]+)*$/.test(c)),
+    'expected a comma-separated list of commands with absolute paths, e.g. /usr/bin/systemctl reload apache2',
+  );
+
+/**
+ * Turns the environment into a typed configuration, or into every problem found, each naming the variable,
+ * the bad value (never a secret's) and what was expected. Pure: reads nothing but `env` and `cwd` (and
+ * `env.HOME` for `~/` in paths). Files the configuration names are checked by `checkConfigFiles`.
+ */
+export function parseConfig(env: Env, cwd: string): ConfigResult {
+  const reader = createReader(env);
+  const { read } = reader;
+  const localPath = localPathSchema(cwd, env.HOME);
+
+  // --- The deploy server
+  const dataDir = read('BLUEGREEN_DATA_DIR', localPath, path.resolve(cwd, '.bluegreen'));
+  const listen = read('BLUEGREEN_LISTEN', listenSchema, { host: '127.0.0.1', port: 7000 });
+  const tlsCert = read('BLUEGREEN_TLS_CERT', localPath);
+  const tlsKey = read('BLUEGREEN_TLS_KEY', localPath);
+  if (reader.isSet('BLUEGREEN_TLS_CERT') !== reader.isSet('BLUEGREEN_TLS_KEY')) {
+    const missing = reader.isSet('BLUEGREEN_TLS_CERT') ? 'BLUEGREEN_TLS_KEY' : 'BLUEGREEN_TLS_CERT';
+    reader.errors.push(`${missing} is not set: HTTPS needs both BLUEGREEN_TLS_CERT and BLUEGREEN_TLS_KEY`);
+  }
+
+  // --- The hosts
+  const appRoot = read('BLUEGREEN_APP_ROOT', absolutePathSchema, '/var/www/app').replace(/\/+$/, '') || '/';
+  const sshKeyPath = read('BLUEGREEN_SSH_KEY', localPath, path.join(dataDir, 'id_ed25519'));
+  const knownHostsPath = read('BLUEGREEN_KNOWN_HOSTS', localPath, path.join(dataDir, 'known_hosts'));
+  const keepReleases = read('BLUEGREEN_KEEP_RELEASES', keepReleasesSchema, 5);
+  const parallel = read('BLUEGREEN_PARALLEL', parallelSchema, 10);
+  const lockWaitSeconds = read('BLUEGREEN_LOCK_WAIT', wholeNumber(' of seconds').refine((n) => n <= 3600, 'expected at most 3600 seconds'), 120);
+
+  // --- Verification
+  const publicUrl = read('BLUEGREEN_PUBLIC_URL', httpUrlSchema({ realPort: true }));
+  const verifyTimeoutSeconds = read('BLUEGREEN_VERIFY_TIMEOUT', wholeNumber(' of seconds').refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds'), 30);
+  const healthPath = read('BLUEGREEN_HEALTH_PATH', healthPathSchema, '/');
+  const { embedded, hosts } = parseHosts(reader, { dataDir, appRoot });
+
+  // --- Traffic
+  const provider = parseProvider(reader);
+
+  // --- Provisioning
+  const adminUser = read('BLUEGREEN_ADMIN_USER', loginNameSchema, 'root');
+  const adminKeyPath = read('BLUEGREEN_ADMIN_KEY', localPath);
+  const webServer = read('BLUEGREEN_WEB_SERVER', z.enum(['apache', 'nginx'], { message: 'expected apache or nginx' }), 'apache');
+  const webListen = read(
+    'BLUEGREEN_WEB_LISTEN',
+    z.string().superRefine((value, ctx) => {
+      const problem = checkWebListen(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    '80',
+  );
+  const sudoCommands = read('BLUEGREEN_SUDO_COMMANDS', sudoCommandsSchema, []);
+
+  if (reader.errors.length > 0) return { config: undefined, errors: reader.errors };
+  // With the local router, production is the router; one on "any free port" has no address to give.
+  const productionUrl =
+    publicUrl ??
+    (provider.kind === 'local' && provider.listen.port !== 0 ? `http://${formatHost(provider.listen.host)}:${provider.listen.port}/` : undefined);
+  return {
+    config: {
+      dataDir,
+      listen,
+      tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
+      embedded,
+      hosts,
+      appRoot,
+      sshKeyPath,
+      knownHostsPath,
+      keepReleases,
+      parallel,
+      lockWaitMs: lockWaitSeconds * 1000,
+      publicUrl: productionUrl,
+      healthPath,
+      verifyTimeoutMs: verifyTimeoutSeconds * 1000,
+      provider,
+      admin: { user: adminUser, keyPath: adminKeyPath },
+      webServer,
+      webListen,
+      sudoCommands,
+    },
+    errors: [],
+  };
+}

@@ -1,0 +1,60 @@
+import type { Colour } from '../colour.js';
+
+/** Where a colour's releases live: a host over SSH, or a directory on this machine. */
+export type HostLocation =
+  | { kind: 'ssh'; user: string; host: string; port: number; appRoot: string }
+  | { kind: 'file'; appRoot: string };
+/** A host location plus its own HTTP address (for verification). */
+export type HostTarget = HostLocation & { url: string };
+
+export interface AzureCredentials {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  armUrl: string;
+  authorityUrl: string;
+}
+
+export type ProviderConfig =
+  | { kind: 'local'; listen: Listen }
+  | { kind: 'digitalocean'; token: string; apiUrl: string; reservedIp: string; droplets: Record<Colour, string> }
+  | { kind: 'azure-appgw'; azure: AzureCredentials; gateway: string; routingRule: string; pools: Record<Colour, string> }
+  | { kind: 'azure-ip'; azure: AzureCredentials; publicIp: string; nics: Record<Colour, string> };
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  dataDir: string;
+  listen: Listen;
+  tls: { cert: string; key: string } | undefined;
+  /** True when no hosts are configured: two `file://` hosts under the data dir, served locally. */
+  embedded: boolean;
+  hosts: Record<Colour, HostTarget>;
+  appRoot: string;
+  sshKeyPath: string;
+  knownHostsPath: string;
+  keepReleases: number;
+  /** How many hosts a deploy works on at once (BLUEGREEN_PARALLEL). */
+  parallel: number;
+  /** How long a push or flip waits for another deploy to the same colour. */
+  lockWaitMs: number;
+  publicUrl: string | undefined;
+  healthPath: string;
+  /** How long each flip check (the host, then the public address) may take. */
+  verifyTimeoutMs: number;
+  provider: ProviderConfig;
+  admin: { user: string; keyPath: string | undefined };
+  webServer: 'apache' | 'nginx';
+  /** What provisioned web servers listen on: `PORT` or `IPV4:PORT`. */
+  webListen: string;
+  sudoCommands: string[];
+}
+
+export type Env = Record<string, string | undefined>;
+
+export type ConfigResult = { config: Config; errors: [] } | { config: undefined; errors: string[] };
