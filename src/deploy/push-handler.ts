@@ -62,6 +62,7 @@ interface PendingPush {
   update: RefUpdate;
   /** Lines said while switching (that hook's output does not reach an HTTP pusher), for post-receive. */
   lines: string[];
+  repoDir: string;
   watch: NodeJS.Timeout;
   settling?: Promise<void>;
 }
@@ -77,7 +78,13 @@ function processAlive(pid: number): boolean {
 
 const GIT_REFUSED = 'git did not take the update of main after the release was prepared (see the push output)';
 
-export function createPushHandler(engine: DeployEngine, options: { log: (line: string) => void; watchMs?: number }): PushHandler {
+export interface PushFlow {
+  handle: PushHandler;
+  /** Ends every push still waiting for git as main says (once git's processes are gone), then resolves. */
+  drain(): Promise<void>;
+}
+
+export function createPushHandler(engine: DeployEngine, options: { log: (line: string) => void; watchMs?: number }): PushFlow {
   const pending = new Map<number, PendingPush>();
 
   /** Ends a push's deploy as main says, once: it stood if the hosts switched and main moved to it. */
@@ -99,7 +106,7 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
     pending.delete(pid);
   }
 
-  return async (request, say, interrupted) => {
+  const handle: PushHandler = async (request, say, interrupted) => {
     const { call, receivePackPid: pid } = request;
     if (call.hook === 'pre-receive') {
       const reader = new RevisionReader(request.repoDir, call.gitEnv);
@@ -123,7 +130,8 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
           .catch((error: Error) => options.log(`push to ${request.colour}: ${error.message}`))
           .finally(() => forget(pid));
       }, options.watchMs ?? 250);
-      pending.set(pid, { deploy, update: decision.deploy, lines: [], watch });
+      watch.unref();
+      pending.set(pid, { deploy, update: decision.deploy, lines: [], repoDir: request.repoDir, watch });
       say(`ready on ${request.colour}; switching as git updates main`);
       return;
     }
@@ -154,5 +162,18 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
       for (const line of push.lines) say(line);
       say(push.deploy.summary());
     }
+  };
+
+  return {
+    handle,
+    drain: async () => {
+      await Promise.all(
+        [...pending.entries()].map(([pid, push]) =>
+          settleByMain(pid, push.repoDir)
+            .catch((error: Error) => options.log(`push to ${push.deploy.colour}: ${error.message}`))
+            .finally(() => forget(pid)),
+        ),
+      );
+    },
   };
 }

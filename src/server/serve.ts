@@ -122,7 +122,8 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
       liveColour: () => provider.liveColour(),
       log: options.log,
     });
-    const git = await startGitServer({ config, handler: createPushHandler(engine, { log: options.log }), log: options.log });
+    const pushes = createPushHandler(engine, { log: options.log });
+    const git = await startGitServer({ config, handler: pushes.handle, log: options.log });
 
     const watcher = watchLiveConfig({
       baseEnv: options.baseEnv,
@@ -148,6 +149,8 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
         const deadline = Date.now() + (graceMs ?? 0);
         await watcher.close();
         await git.close(closeOptions);
+        // git's processes are gone: a push still between its hooks is put back (or recorded) as main says.
+        await pushes.drain();
         // Work after a push (preparing the next copy, pruning): awaited, or for what is left of the grace period.
         if (graceMs === undefined) await engine.idle();
         else if (deadline > Date.now() && !hurry?.aborted) {

@@ -77,7 +77,7 @@ t.test('refused before anything is deployed: a tag object on a branch, a tag nam
   t.notOk(existsSync(current('blue')), 'nothing was deployed');
 
   work.git('tag', 'main');
-  const tagMain = await push(work, 'blue', 'main', 'refs/tags/main');
+  const tagMain = await push(work, 'blue', 'refs/heads/main:refs/heads/main', 'refs/tags/main:refs/tags/main');
   t.not(tagMain.code, 0);
   t.match(tagMain.output, /remote: error: refused: a tag named main would make `main` ambiguous in every clone/);
   t.equal(await branchOf('blue', 'refs/tags/main'), '');
