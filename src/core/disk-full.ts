@@ -33,10 +33,13 @@ export function diskFullError(step: string, where: string, appRoot: string, usag
   const otherBytes = Math.max(0, usage.usedBytes - usage.entries.reduce((sum, e) => sum + e.bytes, 0));
   const largest = [...releases].sort((a, b) => b.bytes - a.bytes)[0];
   const filesystem = `${formatBytes(usage.usedBytes)} of ${formatBytes(usage.totalBytes)} used, ${formatBytes(usage.availableBytes)} free`;
-  const ours = `${releases.length} release${releases.length === 1 ? '' : 's'} in ${appRoot}/releases take ${formatBytes(releaseBytes)}${largest ? ` (the largest, ${largest.name}, ${formatBytes(largest.bytes)})` : ''}`;
+  const ours = `${releases.length} release${releases.length === 1 ? '' : 's'} in ${appRoot}/releases take${releases.length === 1 ? 's' : ''} ${formatBytes(releaseBytes)}${largest ? ` (the largest, ${largest.name}, ${formatBytes(largest.bytes)})` : ''}`;
   const message = `${step} failed on ${where}: the disk is full (${filesystem}); ${ours}, everything else on that filesystem ${formatBytes(otherBytes)}; this deploy's partial copy was removed`;
+  // Measured after the partial copy was removed: a disk mostly free again means this release alone does not fit.
   const hint =
-    releaseBytes >= otherBytes
+    usage.availableBytes >= usage.totalBytes / 2
+      ? `this release does not fit in the ${formatBytes(usage.availableBytes)} free on that filesystem: grow the disk, or make the release smaller`
+      : releaseBytes >= otherBytes
       ? `keep fewer releases (BLUEGREEN_KEEP_RELEASES is ${keepReleases}) or delete old ones under ${appRoot}/releases, or grow the disk`
       : `free space outside bluegreen's releases (${formatBytes(otherBytes)} of the filesystem is other data: logs, caches, other apps), or grow the disk`;
   return new UserError(message, { hint });

@@ -26,3 +26,22 @@ t.test('deleting main is refused; deleting other branches is fine', async (t) =>
 t.test('malformed updates are refused', async (t) => {
   t.throws(() => decideRefUpdates([{ oldrev: 'x', newrev: a, ref: 'refs/heads/main' }]), { message: 'refused: malformed update of refs/heads/main' });
 });
+
+t.test('refused for the whole push: refs outside branches and tags, a tag named main, non-commits on branches, unknown options', async (t) => {
+  const main = { oldrev: a, newrev: b, ref: 'refs/heads/main' };
+  t.throws(() => decideRefUpdates([main, { oldrev: zero, newrev: a, ref: 'refs/notes/commits' }]), {
+    message: 'refused: refs/notes/commits is not a branch or a tag; bluegreen keeps only refs/heads/* and refs/tags/*, and nothing of this push was taken',
+  });
+  t.throws(() => decideRefUpdates([{ oldrev: zero, newrev: a, ref: 'refs/tags/main' }]), { message: /^refused: a tag named main would make `main` ambiguous/ });
+  t.throws(() => decideRefUpdates([main], [], new Map([[b, 'tag']])), {
+    message: 'refused: refs/heads/main would point at a tag object (bbbbbbbbbbbb), and a branch must point at a commit; nothing of this push was taken',
+    hint: 'push the commit itself: `git push REMOTE main^{commit}:main`',
+  });
+  t.throws(() => decideRefUpdates([{ oldrev: zero, newrev: a, ref: 'refs/heads/docs' }], [], new Map([[a, 'tree']])), { message: /refs\/heads\/docs would point at a tree object/ });
+  t.same(decideRefUpdates([{ oldrev: zero, newrev: a, ref: 'refs/tags/v1' }], [], new Map([[a, 'tag']])).stored, ['refs/tags/v1'], 'a tag object is fine on a tag');
+  t.throws(() => decideRefUpdates([main], ['force-live', 'fliplive']), {
+    message: 'refused: unknown push option "fliplive"; nothing was deployed',
+    hint: 'bluegreen understands -o force-live',
+  });
+  t.same(decideRefUpdates([main], ['force-live']).options, ['force-live']);
+});
