@@ -60,7 +60,8 @@ sub absolute {
     return '/' . join '/', @parts;
 }
 
-# The pusher may hang up while a deploy runs; the engine carries on, so must we (quietly).
+# Writing to a pusher who hung up must not kill us before the engine's verdict arrives (the server ends the
+# whole push soon after anyway).
 $SIG{PIPE} = 'IGNORE';
 $| = 1;
 

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFi
 import path from 'node:path';
 import t from 'tap';
 import { requireBuild } from '../helpers/bluegreen.js';
+import { serverChildren } from '../helpers/processes.js';
 import { push, setupPush } from '../helpers/push-setup.js';
 
 requireBuild();
@@ -121,4 +122,20 @@ t.test('a file that becomes a submodule leaves the release, as in a full deploy;
   t.notOk(existsSync(current('blue', 'lib')), 'the old file is gone: the release equals the commit tree');
   t.notOk(existsSync(current('blue', 'deep')), 'directories left empty are gone too');
   t.equal(readFileSync(current('blue', 'keep/me.txt'), 'utf8'), 'kept');
+});
+
+t.test('git-receive-pack and the hooks under it get none of the secrets from the environment or .env', async (t) => {
+  const secret = 'do-not-leak-0123456789abcdef';
+  const { hosts, work } = await setupPush(t, { DIGITALOCEAN_TOKEN: secret, BLUEGREEN_NOTIFY_SECRET: secret });
+  for (let i = 0; i < 1500; i++) work.write(`f/${i}.txt`, `${i}`.repeat(400));
+  work.commit('big enough to watch');
+  const pushing = push(work, 'blue', 'main');
+  const seen = new Map<number, string>();
+  while (!seen.size || [...seen.values()].every((c) => !c.includes('git-hook.pl'))) {
+    for (const child of serverChildren(hosts.dataDir)) seen.set(child.pid, readFileSync(`/proc/${child.pid}/environ`, 'utf8'));
+    if ((await Promise.race([pushing.then(() => true), new Promise((r) => setTimeout(() => r(false), 10))])) === true) break;
+  }
+  t.equal((await pushing).code, 0);
+  t.ok(seen.size > 0, 'saw the push’s git processes');
+  for (const [pid, environ] of seen) t.notOk(environ.includes(secret), `process ${pid} has no secret in its environment`);
 });

@@ -10,3 +10,11 @@ export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEn
   for (const [name, value] of Object.entries(env)) if (!isSecretVariable(name)) result[name] = value;
   return result;
 }
+
+/**
+ * Removes the secrets from this process's own environment, once the configuration holds them: the children
+ * that others spawn for us (node-git-server's git-receive-pack, and the hooks under it) inherit process.env.
+ */
+export function dropSecretsFromProcessEnv(): void {
+  for (const name of Object.keys(process.env)) if (isSecretVariable(name)) delete process.env[name];
+}

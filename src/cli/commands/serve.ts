@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { dropSecretsFromProcessEnv } from '../../adapters/process/child-env.js';
 import { SERVE_NEEDS } from '../../core/config.js';
 import { type RunningServer, ensureFirstUser, startServer } from '../../server/serve.js';
 import { baseEnvironment, loadConfig } from '../load-config.js';
@@ -15,6 +16,8 @@ export function registerServe(program: Command, output: Output): void {
     .description('run the git server and deploy engine (with no hosts configured: the embedded default)')
     .action(async () => {
       const config = loadConfig(SERVE_NEEDS);
+      // The configuration holds them now (and the base environment for reloads is a copy).
+      dropSecretsFromProcessEnv();
       const server = await startServer(config, { baseEnv: baseEnvironment(), cwd: process.cwd(), log: (line) => output.err(line) });
       // Only once the server runs: a failed start must not leave a user whose token nobody saw.
       const firstUser = config.embedded ? await ensureFirstUser(config).catch(async (error: unknown) => {
