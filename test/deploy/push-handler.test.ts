@@ -48,7 +48,7 @@ t.test('a ref git cannot lock: the push is rejected after the release was prepar
 });
 
 t.test('an atomic push whose other ref git refuses deploys nothing', async (t) => {
-  const { hosts, work, current, branchOf, repoDir } = await setupPush(t);
+  const { work, current, branchOf, repoDir } = await setupPush(t);
   work.write('index.html', 'v1');
   const v1 = work.commit('v1');
   t.equal((await push(work, 'blue', 'main')).code, 0);
