@@ -19,7 +19,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-bench-router-'));
 const stateFile = path.join(dir, 'router.json');
 const blue = await backend('blue');
 const green = await backend('green');
-const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { blue: blue.url, green: green.url }, stateFile });
+const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { blue: [blue.url], green: [green.url] }, stateFile });
 const port = Number(new URL(router.url).port);
 process.stdout.write(`${JSON.stringify({ url: `${router.url}/`, port, stateFile })}\n`);
 process.stdin.resume();

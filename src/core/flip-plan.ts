@@ -10,14 +10,15 @@ export interface FlipFacts {
   deployed: Partial<Record<Colour, string>>;
   /** Who holds each colour's lock, if anyone. */
   busy: Partial<Record<Colour, { holder: string; purpose: string }>>;
-  hostUrls: Record<Colour, string>;
+  /** Each colour's hosts' own addresses: a flip verifies every host of the target. */
+  hostUrls: Record<Colour, string[]>;
   publicUrl: string | undefined;
   healthPath: string;
   provider: string;
 }
 
 export type FlipStep =
-  | { step: 'verify-host'; colour: Colour; url: string; healthPath: string; revision: string }
+  | { step: 'verify-host'; colour: Colour; url: string; healthPath: string; revision: string; hosts: number }
   | { step: 'move'; to: Colour; provider: string }
   | { step: 'verify-public'; colour: Colour; url: string; healthPath: string; revision: string };
 
@@ -55,7 +56,8 @@ export function planFlip(facts: FlipFacts): FlipPlan {
       hint: 'set BLUEGREEN_PUBLIC_URL in .env to the address production traffic arrives at',
     });
   }
-  const verifyHost: FlipStep = { step: 'verify-host', colour: target, url: facts.hostUrls[target], healthPath: facts.healthPath, revision };
+  const hostUrls = facts.hostUrls[target];
+  const verifyHosts: FlipStep[] = hostUrls.map((url) => ({ step: 'verify-host', colour: target, url, healthPath: facts.healthPath, revision, hosts: hostUrls.length }));
   const verifyPublic = (colour: Colour, rev: string): FlipStep => ({
     step: 'verify-public',
     colour,
@@ -64,7 +66,7 @@ export function planFlip(facts: FlipFacts): FlipPlan {
     revision: rev,
   });
   if (facts.live === target) {
-    return { from: target, to: target, revision, alreadyLive: true, steps: [verifyHost], flipBack: [] };
+    return { from: target, to: target, revision, alreadyLive: true, steps: verifyHosts, flipBack: [] };
   }
   const from = facts.live;
   const previousRevision = from ? facts.deployed[from] : undefined;
@@ -73,7 +75,7 @@ export function planFlip(facts: FlipFacts): FlipPlan {
     to: target,
     revision,
     alreadyLive: false,
-    steps: [verifyHost, { step: 'move', to: target, provider: facts.provider }, verifyPublic(target, revision)],
+    steps: [...verifyHosts, { step: 'move', to: target, provider: facts.provider }, verifyPublic(target, revision)],
     flipBack:
       from && previousRevision
         ? [{ step: 'move', to: from, provider: facts.provider }, verifyPublic(from, previousRevision)]

@@ -72,8 +72,7 @@ export interface ScriptOutput {
 /** The hosts `bluegreen provision blue|green|all` prepares, refusing what it cannot prepare. */
 export function provisionTargets(config: Config, colours: readonly Colour[]): ProvisionTarget[] {
   const targets: ProvisionTarget[] = [];
-  for (const colour of colours) {
-    const host = config.hosts[colour];
+  for (const colour of colours) for (const host of config.hosts[colour]) {
     const variable = `${colour.toUpperCase()}_HOST`;
     if (host.kind !== 'ssh') {
       throw new UserError(
@@ -91,10 +90,11 @@ export function provisionTargets(config: Config, colours: readonly Colour[]): Pr
     }
     targets.push({ colour, host: host.host, port: host.port, deployUser: host.user, appRoot: host.appRoot });
   }
-  const [a, b] = targets;
-  if (a && b && a.host === b.host && a.port === b.port && (a.appRoot !== b.appRoot || a.deployUser !== b.deployUser)) {
+  const clash = targets.flatMap((a) => targets.filter((b) => b !== a && a.host === b.host && a.port === b.port && (a.appRoot !== b.appRoot || a.deployUser !== b.deployUser)).map((b) => [a, b] as const))[0];
+  if (clash) {
+    const [a, b] = clash;
     throw new UserError(
-      `blue and green are the same host (${a.host}:${a.port}) with different deploy users or app roots: provision sets up one site per host`,
+      `${a.colour === b.colour ? `two hosts of ${a.colour}` : 'blue and green'} are the same host (${a.host}:${a.port}) with different deploy users or app roots: provision sets up one site per host`,
       { exitCode: 2, hint: 'give each colour its own host, or provision one colour' },
     );
   }

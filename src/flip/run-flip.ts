@@ -36,7 +36,7 @@ export async function flipFacts(config: Config, provider: Provider, target: Colo
     live,
     deployed,
     busy: { blue, green },
-    hostUrls: { blue: config.hosts.blue.url, green: config.hosts.green.url },
+    hostUrls: { blue: config.hosts.blue.map((h) => h.url), green: config.hosts.green.map((h) => h.url) },
     publicUrl: config.publicUrl,
     healthPath: config.healthPath,
     provider: provider.description,
@@ -148,7 +148,7 @@ async function flipBack(
     ? 'verified'
     : `not verified (bluegreen has no deploy of ${plan.from} on record to check ${options.config.publicUrl} against)`;
   throw new UserError(`flip to ${target} failed the check through the public address (${cause.message}); flipped back: ${plan.from} is live again, ${verified}`, {
-    hint: `see what ${target} serves at ${options.config.hosts[target].url} and through ${options.config.publicUrl}`,
+    hint: `see what ${target} serves at ${options.config.hosts[target].map((h) => h.url).join(', ')} and through ${options.config.publicUrl}`,
   });
 }
 
@@ -161,14 +161,15 @@ async function runStep(step: FlipStep, options: FlipOptions, phases: Record<stri
     case 'verify-host': {
       const health = await checkHealth(step.url, step.healthPath, timing);
       if (!health.ok) {
-        throw new UserError(`refused: ${step.colour} is not healthy: ${health.summary}. Production unchanged: ${plan.from ?? 'no colour'} is live`, {
+        const which = step.hosts > 1 ? `${step.colour}'s host ${step.url}` : step.colour;
+        throw new UserError(`refused: ${which} is not healthy: ${health.summary}. Production unchanged: ${plan.from ?? 'no colour'} is live`, {
           hint: `fix ${step.colour}, or push a working revision: git push ${step.colour} main`,
         });
       }
       const serving = await readRevision(step.url);
       if (serving !== step.revision) {
         throw new UserError(
-          `refused: ${step.colour} serves ${serving.slice(0, 12)}, but its last deploy was ${step.revision.slice(0, 12)}. Production unchanged: ${plan.from ?? 'no colour'} is live`,
+          `refused: ${step.hosts > 1 ? `${step.colour}'s host ${step.url}` : step.colour} serves ${serving.slice(0, 12)}, but its last deploy was ${step.revision.slice(0, 12)}. Production unchanged: ${plan.from ?? 'no colour'} is live`,
           { hint: `redeploy it (git push ${step.colour} main), or check BLUE_URL/GREEN_URL point at the right hosts` },
         );
       }

@@ -152,6 +152,27 @@ export interface GitChildren {
   endAll(): Promise<void>;
 }
 
+const FLUSH_PACKET = '0000';
+
+/**
+ * git-receive-pack dies (`fatal: ref updates aborted by hook`) when the reference-transaction hook refuses an
+ * update, without the flush packet that ends its side-band output; an HTTP client then waits forever for the
+ * rest. The response ends only once the exit status is known, and after a failure with that flush packet:
+ * the client then reports the missing ref status and fails.
+ */
+function endWithFlushOnFailure(child: ChildProcess, res: http.ServerResponse): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const finish = () => {
+      if (child.exitCode !== 0 && !res.writableEnded && !res.destroyed) res.write(FLUSH_PACKET);
+      end(...args);
+    };
+    if (child.exitCode !== null || child.signalCode !== null) finish();
+    else child.once('exit', finish);
+    return res;
+  }) as typeof res.end;
+}
+
 export function createGitChildren(log: (line: string) => void): GitChildren {
   const running = new Set<ChildProcess>();
   return {
@@ -164,6 +185,7 @@ export function createGitChildren(log: (line: string) => void): GitChildren {
       child.stdin?.on('error', () => {});
       child.stdout?.on('error', () => {});
       drainStderr(child, name, log);
+      if (name === 'git-receive-pack') endWithFlushOnFailure(child, res);
       const hungUp = () => {
         if (res.writableFinished || child.exitCode !== null || child.signalCode !== null) return;
         log(`git: the client went away before ${name} finished; ending it`);

@@ -3,14 +3,13 @@ import { createProvider } from '../adapters/providers/index.js';
 import { startLocalRouter } from '../adapters/providers/local/router.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { addUser, listUsers } from '../adapters/state/users.js';
-import { createTransport } from '../adapters/transport/create-transport.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config, HostTarget } from '../core/config.js';
 import { removePushLeftovers, repoPath } from '../adapters/git/repos.js';
 import { createDeployEngine } from '../deploy/deploy-engine.js';
 import { reconcileColour } from '../deploy/reconcile.js';
 import { createPushHandler } from '../deploy/push-handler.js';
-import { PosixReleasesTarget } from '../deploy/targets/posix-releases.js';
+import { createTargets } from '../deploy/create-targets.js';
 import type { DeployTarget } from '../deploy/targets/target.js';
 import { watchLiveConfig } from './config-reload.js';
 import { type CloseOptions, startGitServer } from './git-server.js';
@@ -56,8 +55,7 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   const targetsFor = (colour: Colour): DeployTarget[] => {
     let list = targets.get(colour);
     if (!list) {
-      const host = config.hosts[colour];
-      list = [new PosixReleasesTarget(createTransport(host, config), host.appRoot, colour)];
+      list = createTargets(config, colour);
       targets.set(colour, list);
     }
     return list;
@@ -75,21 +73,32 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   };
   try {
     const staticHosts: StaticHost[] = [];
+    // Each host's address: a file:// host served from this process at the port it really got.
+    const upstreams: Record<Colour, string[]> = { blue: [], green: [] };
+    for (const colour of COLOURS) {
+      for (const target of config.hosts[colour]) {
+        const listen = localListen(target);
+        if (!listen) {
+          upstreams[colour].push(target.url);
+          continue;
+        }
+        const host = await startStaticHost(target.appRoot, listen, colour);
+        started.push(() => host.close());
+        staticHosts.push(host);
+        upstreams[colour].push(host.url);
+      }
+    }
     const hostUrls: Partial<Record<Colour, string>> = {};
     for (const colour of COLOURS) {
-      const listen = localListen(config.hosts[colour]);
-      if (!listen) continue;
-      const host = await startStaticHost(config.hosts[colour].appRoot, listen, colour);
-      started.push(() => host.close());
-      staticHosts.push(host);
-      hostUrls[colour] = host.url;
+      const first = config.hosts[colour][0];
+      if (first && localListen(first)) hostUrls[colour] = upstreams[colour][0];
     }
     const router =
       config.provider.kind === 'local'
         ? await startLocalRouter({
             listen: config.provider.listen,
             // The hosts served from this process, at the ports they really got.
-            upstreams: { blue: hostUrls.blue ?? config.hosts.blue.url, green: hostUrls.green ?? config.hosts.green.url },
+            upstreams,
             dataDir: config.dataDir,
             log: options.log,
           })

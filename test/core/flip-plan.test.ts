@@ -8,7 +8,7 @@ const facts = (over: Partial<FlipFacts> = {}): FlipFacts => ({
   live: 'blue',
   deployed: { blue: a, green: b },
   busy: {},
-  hostUrls: { blue: 'http://blue/', green: 'http://green/' },
+  hostUrls: { blue: ['http://blue/'], green: ['http://green/'] },
   publicUrl: 'http://prod/',
   healthPath: '/health',
   provider: 'local router',

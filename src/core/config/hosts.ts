@@ -61,26 +61,61 @@ export function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** A comma-separated list: each item trimmed, empty items kept (so they are reported, not skipped). */
+function listOf(value: string): string[] {
+  return value.split(',').map((item) => item.trim());
+}
+
 /**
- * Both colours' hosts. Neither set is the embedded default (two `file://` hosts under the data dir); one set
- * without the other is a problem. A `file://` host answers, unless its URL says otherwise, where the
- * embedded default's would: on this machine's ports 8001 and 8002, served by `bluegreen serve`.
+ * Both colours' hosts: each colour one or more, comma-separated, with one URL per host in `*_URL` (in the same
+ * order) or each host's default. Neither set is the embedded default (one `file://` host per colour under the
+ * data dir); one set without the other is a problem. A `file://` host answers, unless its URL says otherwise,
+ * where the embedded default's would: on this machine's ports 8001 and 8002, served by `bluegreen serve`.
  */
-export function parseHosts(reader: Reader, where: { dataDir: string; appRoot: string }): { embedded: boolean; hosts: Record<Colour, HostTarget> } {
+export function parseHosts(reader: Reader, where: { dataDir: string; appRoot: string }): { embedded: boolean; hosts: Record<Colour, HostTarget[]> } {
   const embedded = !reader.isSet('BLUE_HOST') && !reader.isSet('GREEN_HOST');
   if (!embedded && (!reader.isSet('BLUE_HOST') || !reader.isSet('GREEN_HOST'))) {
     const missing = reader.isSet('BLUE_HOST') ? 'GREEN_HOST' : 'BLUE_HOST';
     reader.errors.push(`${missing} is not set: set both BLUE_HOST and GREEN_HOST, or neither for the embedded default`);
   }
-  const hosts = {} as Record<Colour, HostTarget>;
+  const hosts = {} as Record<Colour, HostTarget[]>;
+  const seen = new Map<string, string>();
   for (const colour of COLOURS) {
     const prefix = colour.toUpperCase();
     const fallback: HostLocation = { kind: 'file', appRoot: path.join(where.dataDir, 'hosts', colour) };
-    const target = embedded ? fallback : reader.read(`${prefix}_HOST`, hostSchema(where.appRoot), fallback);
-    const defaultUrl = target.kind === 'ssh' ? `http://${formatHost(target.host)}/` : `http://127.0.0.1:${EMBEDDED_HOST_PORTS[colour]}/`;
+    const locations = embedded
+      ? [fallback]
+      : reader.read(`${prefix}_HOST`, z.string().transform((value, ctx) => listOf(value).map((item, index) => {
+          const parsed = hostSchema(where.appRoot).safeParse(item);
+          if (parsed.success) return parsed.data;
+          ctx.addIssue({ code: 'custom', message: `host ${index + 1} (${JSON.stringify(item.slice(0, 80))}): ${parsed.error.issues[0]?.message ?? EXPECTED}` });
+          return fallback;
+        })), [fallback]);
+    const urlsGiven = reader.isSet(`${prefix}_URL`);
+    const defaults = locations.map((target) => (target.kind === 'ssh' ? `http://${formatHost(target.host)}/` : `http://127.0.0.1:${EMBEDDED_HOST_PORTS[colour]}/`));
     // A file:// host served from this process may take any free port (0); a remote one answers on a real port.
-    const url = reader.read(`${prefix}_URL`, httpUrlSchema({ realPort: target.kind === 'ssh' }), defaultUrl);
-    hosts[colour] = { ...target, url };
+    const urlSchema = httpUrlSchema({ realPort: locations.some((target) => target.kind === 'ssh') });
+    const urls = urlsGiven
+      ? reader.read(`${prefix}_URL`, z.string().transform((value, ctx) => listOf(value).map((item, index) => {
+          const parsed = urlSchema.safeParse(item);
+          if (parsed.success) return parsed.data;
+          ctx.addIssue({ code: 'custom', message: `URL ${index + 1} (${JSON.stringify(item.slice(0, 80))}): ${parsed.error.issues[0]?.message ?? 'expected an http(s) URL'}` });
+          return '';
+        })), defaults)
+      : defaults;
+    if (urls.length !== locations.length) {
+      reader.errors.push(`${prefix}_URL has ${urls.length} URL${urls.length === 1 ? '' : 's'} for ${locations.length} host${locations.length === 1 ? '' : 's'} in ${prefix}_HOST: give one URL per host, in the same order (or none for http://<host>/)`);
+    }
+    if (!urlsGiven && locations.filter((target) => target.kind === 'file').length > 1) {
+      reader.errors.push(`${prefix}_HOST has several file:// hosts: give each its own URL in ${prefix}_URL (one per host, in the same order)`);
+    }
+    hosts[colour] = locations.map((target, index) => ({ ...target, url: urls[index] ?? defaults[index] ?? '' }));
+    for (const target of locations) {
+      const key = target.kind === 'ssh' ? `ssh://${target.host}:${target.port}${target.appRoot}` : `file://${target.appRoot}`;
+      const other = seen.get(key);
+      if (other) reader.errors.push(`${prefix}_HOST names ${key} which ${other} names too: each host and app root serves one colour, once`);
+      else seen.set(key, `${prefix}_HOST`);
+    }
   }
   return { embedded, hosts };
 }

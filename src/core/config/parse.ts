@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { COLOURS } from '../colour.js';
 import { formatHost, parseHosts } from './hosts.js';
 import { parseProvider } from './providers.js';
 import { createReader } from './reader.js';
@@ -62,6 +63,17 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
 
   // --- Traffic
   const provider = parseProvider(reader);
+  // An address that points at one machine cannot take a colour of several.
+  const oneHostOnly: Partial<Record<string, string>> = { digitalocean: 'digitalocean-lb', 'azure-ip': 'azure-appgw' };
+  const instead = oneHostOnly[provider.kind];
+  for (const colour of COLOURS) {
+    const count = hosts[colour].length;
+    if (instead && count > 1) {
+      reader.errors.push(
+        `${colour.toUpperCase()}_HOST has ${count} hosts, but BLUEGREEN_PROVIDER=${provider.kind} moves an address that points at one host: use BLUEGREEN_PROVIDER=${instead} for a colour of several hosts`,
+      );
+    }
+  }
 
   // --- Provisioning
   const adminUser = read('BLUEGREEN_ADMIN_USER', loginNameSchema, 'root');

@@ -34,7 +34,8 @@ export interface Config {
   tls: { cert: string; key: string } | undefined;
   /** True when no hosts are configured: two `file://` hosts under the data dir, served locally. */
   embedded: boolean;
-  hosts: Record<Colour, HostTarget>;
+  /** Each colour's hosts: one or more. */
+  hosts: Record<Colour, HostTarget[]>;
   appRoot: string;
   sshKeyPath: string;
   knownHostsPath: string;

@@ -86,8 +86,8 @@ export interface LocalRouter {
 
 export interface LocalRouterOptions {
   listen: Listen;
-  /** Each colour's own HTTP address, e.g. `http://127.0.0.1:8001/`. */
-  upstreams: Record<Colour, string>;
+  /** Each colour's hosts' own HTTP addresses, e.g. `http://127.0.0.1:8001/`; requests take turns among them. */
+  upstreams: Record<Colour, readonly string[]>;
   /** Where the live colour is kept; defaults to `routerStateFile(dataDir)`. One of the two is required. */
   stateFile?: string;
   dataDir?: string;
@@ -127,7 +127,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
         if (key === seen) return;
         const state = await readRouterState(stateFile);
         seen = key;
-        if (state?.live !== live && state) log(`router: now routing to ${state.live} (${options.upstreams[state.live]})`);
+        if (state?.live !== live && state) log(`router: now routing to ${state.live} (${options.upstreams[state.live].join(', ')})`);
         if (state) live = state.live;
       } catch (error) {
         log(`router: ${(error as Error).message}; still routing to ${live ?? 'nothing'}`);
@@ -139,6 +139,8 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
   };
 
   const proxy = new ProxyServer({ xfwd: true });
+  // Round robin over the live colour's hosts.
+  let turn = 0;
   const server = http.createServer((req, res) => {
     void refresh().then(() => {
       const colour = live;
@@ -152,7 +154,8 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Loc
         res.end(`${NOT_LIVE_MESSAGE}\n`);
         return;
       }
-      const target = options.upstreams[colour];
+      const hosts = options.upstreams[colour];
+      const target = hosts[turn++ % hosts.length] ?? '';
       proxy.web(req, res, { target }, (error) => {
         if (!res.headersSent) {
           const code = (error as NodeJS.ErrnoException).code ?? error.message;

@@ -26,7 +26,7 @@ async function setup(t: Test) {
   const green = await startBackend('green');
   const router = await startLocalRouter({
     listen: { host: '127.0.0.1', port: 0 },
-    upstreams: { blue: blue.url, green: green.url },
+    upstreams: { blue: [blue.url], green: [green.url] },
     dataDir,
   });
   const port = Number(new URL(router.url).port);
@@ -96,7 +96,7 @@ t.test('in-flight requests complete on the old upstream', async (t) => {
   await writeRouterState(stateFile, 'blue');
   const router = await startLocalRouter({
     listen: { host: '127.0.0.1', port: 0 },
-    upstreams: { blue: `http://127.0.0.1:${slowBlue.port}`, green: green.url },
+    upstreams: { blue: [`http://127.0.0.1:${slowBlue.port}`], green: [green.url] },
     stateFile,
   });
   t.teardown(async () => {
@@ -187,7 +187,7 @@ t.test('no router running: the colour is recorded, and a router started later ro
     `no router is answering at http://127.0.0.1:${free.port}; recorded green in ${routerStateFile(dataDir)}: the router will route there when \`bluegreen serve\` starts`,
   ]);
   t.equal(await provider.liveColour(), 'green');
-  const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: free.port }, upstreams: { blue: blue.url, green: green.url }, dataDir });
+  const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: free.port }, upstreams: { blue: [blue.url], green: [green.url] }, dataDir });
   t.teardown(() => router.close());
   t.equal((await httpGet(router.url)).body, 'green');
 });
@@ -195,7 +195,7 @@ t.test('no router running: the colour is recorded, and a router started later ro
 t.test('a router on 0.0.0.0 is reached through 127.0.0.1', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-router-'));
   const blue = await startBackend('blue');
-  const router = await startLocalRouter({ listen: { host: '0.0.0.0', port: 0 }, upstreams: { blue: blue.url, green: blue.url }, dataDir });
+  const router = await startLocalRouter({ listen: { host: '0.0.0.0', port: 0 }, upstreams: { blue: [blue.url], green: [blue.url] }, dataDir });
   t.teardown(async () => {
     await router.close();
     await blue.close();
@@ -222,7 +222,7 @@ t.test('a broken state file: the router keeps the last good colour and logs; the
   const logged: string[] = [];
   const router = await startLocalRouter({
     listen: { host: '127.0.0.1', port: 0 },
-    upstreams: { blue: blue.url, green: green.url },
+    upstreams: { blue: [blue.url], green: [green.url] },
     stateFile,
     log: (line) => logged.push(line),
   });
@@ -261,7 +261,7 @@ t.test('provider against things that are not its router', async (t) => {
   t.test('a router of another data dir', async (t) => {
     const otherDir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-router-'));
     const blue = await startBackend('blue');
-    const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { blue: blue.url, green: blue.url }, dataDir: otherDir });
+    const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { blue: [blue.url], green: [blue.url] }, dataDir: otherDir });
     t.teardown(async () => {
       await router.close();
       await blue.close();

@@ -1,0 +1,72 @@
+import pLimit from 'p-limit';
+import { appendHistory } from '../adapters/state/history.js';
+import { acquireLock } from '../adapters/state/locks.js';
+import type { Colour } from '../core/colour.js';
+import type { Config } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import { isReleaseId } from '../core/release-id.js';
+import { createTargets } from './create-targets.js';
+import type { DeployTarget, TargetState } from './targets/target.js';
+
+export interface HostReleases {
+  host: string;
+  current: string | null;
+  /** Newest first. */
+  releases: string[];
+}
+
+async function readAll(targets: readonly DeployTarget[], parallel: number): Promise<TargetState[]> {
+  const limit = pLimit(Math.max(1, parallel));
+  return Promise.all(targets.map((target) => limit(() => target.inspect())));
+}
+
+async function closing<T>(targets: readonly DeployTarget[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    await Promise.all(targets.map((t) => t.close().catch(() => undefined)));
+  }
+}
+
+/** Every host's releases of a colour. */
+export async function listReleases(config: Config, colour: Colour): Promise<HostReleases[]> {
+  const targets = createTargets(config, colour);
+  return closing(targets, async () => {
+    const states = await readAll(targets, config.parallel);
+    return targets.map((target, i) => ({ host: target.label, current: states[i]?.current ?? null, releases: [...(states[i]?.releases ?? [])].reverse() }));
+  });
+}
+
+/**
+ * Points every host of the colour at `release`, under the colour's lock; refused, naming the hosts, when some
+ * host lacks it. Records the activation. Returns the revision it serves.
+ */
+export async function activateRelease(config: Config, colour: Colour, release: string, by: string): Promise<string | undefined> {
+  if (!isReleaseId(release)) {
+    throw new UserError(`${JSON.stringify(release)} is not a release id (yyyymmddHHMMSS-sha12)`, { exitCode: 2, hint: `list them with \`bluegreen releases ${colour}\`` });
+  }
+  const targets = createTargets(config, colour);
+  const lock = await acquireLock(config.dataDir, colour, { holder: by, purpose: 'activate' }, { waitMs: config.lockWaitMs });
+  try {
+    return await closing(targets, async () => {
+      const states = await readAll(targets, config.parallel);
+      const lacking = targets.filter((_t, i) => !states[i]?.releases.includes(release)).map((t) => t.label);
+      if (lacking.length === targets.length) {
+        throw new UserError(`${colour} has no release ${release}`, { hint: `list them with \`bluegreen releases ${colour}\`` });
+      }
+      if (lacking.length > 0) {
+        throw new UserError(`refused: release ${release} is missing on ${lacking.length} of ${targets.length} hosts of ${colour} (${lacking.join(', ')}); nothing was changed`, {
+          hint: `every host of a colour serves the same release: pick one all hosts have (\`bluegreen releases ${colour}\`), or deploy with \`bluegreen deploy ${colour}\``,
+        });
+      }
+      const limit = pLimit(Math.max(1, config.parallel));
+      await Promise.all(targets.map((target) => limit(() => target.activate(release))));
+      const after = await readAll(targets, config.parallel);
+      const revision = after[0]?.currentRevision;
+      await appendHistory(config.dataDir, { type: 'activate', at: new Date().toISOString(), colour, release, revision, by });
+      return revision;
+    });
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,85 @@
+import { checkHealth, readRevision } from '../adapters/http/checks.js';
+import type { Provider } from '../adapters/providers/provider.js';
+import { deployedRevision, readHistory } from '../adapters/state/history.js';
+import { type LockHolder, readLock } from '../adapters/state/locks.js';
+import { COLOURS, type Colour } from '../core/colour.js';
+import type { Config } from '../core/config.js';
+
+export interface HostStatus {
+  host: string;
+  url: string;
+  /** The REVISION the host serves, or null when it does not answer with one. */
+  revision: string | null;
+  serving: string | null;
+  healthy: boolean;
+  health: string;
+}
+
+export interface ColourStatus {
+  colour: Colour;
+  /** The first host's address (the colour-level fields summarise its hosts). */
+  url: string;
+  deployed: { revision: string; at: string } | null;
+  /** What every host serves, when they agree; null otherwise. */
+  serving: string | null;
+  healthy: boolean;
+  health: string;
+  lock: LockHolder | null;
+  hosts: HostStatus[];
+}
+
+export interface Status {
+  provider: string;
+  live: Colour | null;
+  liveError: string | null;
+  colours: ColourStatus[];
+}
+
+/** A host's label for status: the URL's host and port. */
+function hostLabel(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** What `bluegreen status` (and the status API) show: one reader for every front door. */
+export async function readStatus(config: Config, provider: Provider): Promise<Status> {
+  const history = await readHistory(config.dataDir);
+  const [live, ...colours] = await Promise.all([
+    provider.liveColour().then(
+      (colour) => ({ colour: colour ?? null, error: null }),
+      (error: Error) => ({ colour: null, error: error.message }),
+    ),
+    ...COLOURS.map(async (colour): Promise<ColourStatus> => {
+      const [hosts, lock] = await Promise.all([
+        Promise.all(
+          config.hosts[colour].map(async (host): Promise<HostStatus> => {
+            const [health, serving] = await Promise.all([
+              checkHealth(host.url, config.healthPath, { consecutive: 1, deadlineMs: 0, requestTimeoutMs: 3000 }),
+              readRevision(host.url, { timeoutMs: 3000 }).catch(() => null),
+            ]);
+            const label = host.kind === 'ssh' ? host.host : hostLabel(host.url);
+            return { host: label, url: host.url, revision: serving, serving, healthy: health.ok, health: health.summary };
+          }),
+        ),
+        readLock(config.dataDir, colour),
+      ]);
+      const deployed = deployedRevision(history, colour);
+      const served = new Set(hosts.map((h) => h.serving));
+      const unhealthy = hosts.filter((h) => !h.healthy);
+      return {
+        colour,
+        url: hosts[0]?.url ?? '',
+        deployed: deployed ? { revision: deployed.revision, at: deployed.at } : null,
+        serving: served.size === 1 ? (hosts[0]?.serving ?? null) : null,
+        healthy: unhealthy.length === 0,
+        health: hosts.length === 1 ? (hosts[0]?.health ?? '') : unhealthy.length === 0 ? `all ${hosts.length} hosts healthy` : unhealthy.map((h) => `${h.host}: ${h.health}`).join('; '),
+        lock: lock ?? null,
+        hosts,
+      };
+    }),
+  ]);
+  return { provider: provider.description, live: live.colour, liveError: live.error, colours };
+}
