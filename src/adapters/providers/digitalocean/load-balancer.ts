@@ -204,7 +204,8 @@ export function createDigitalOceanLoadBalancerProvider(config: LoadBalancerConfi
             hint: `tag ${colour}'s droplets with ${target.tag} (\`doctl compute droplet tag\`), or set ${variable}`,
           });
         }
-        wanted += `: ${droplets.map((d) => d.name).join(', ')}`;
+        const names = droplets.slice(0, 5).map((d) => d.name);
+        wanted += `: ${names.join(', ')}${droplets.length > names.length ? `, … (${droplets.length} droplets)` : ''}`;
       }
 
       // Update, waiting out an earlier change (403 while it processes previous actions) until the deadline.

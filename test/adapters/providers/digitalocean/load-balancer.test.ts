@@ -21,6 +21,7 @@ const DROPLETS = [
   { id: 202, name: 'web-green-2', tags: ['web-green'] },
   { id: 203, name: 'web-green-3', tags: ['web-green'] },
   { id: 301, name: 'web-other', tags: ['other'] },
+  ...[1, 2, 3, 4, 5, 6].map((n) => ({ id: 500 + n, name: `many-${n}`, tags: ['many'] })),
   { id: 401, name: 'twin' },
   { id: 402, name: 'twin' },
 ];
@@ -265,6 +266,12 @@ t.test('names: balancers and droplets that match none, several, or one droplet f
     const error = await failsWith('green', /^BLUE_DROPLET and GREEN_DROPLET both name droplet 201$/, /different droplets/);
     t.equal(error?.exitCode, 2);
   });
+});
+
+t.test('a tag of many droplets: progress names the first five and the count', async (t) => {
+  const { provider, said, say } = await setup(t, { targets: { green: { tag: 'many' } } });
+  await provider.moveTraffic('green', say);
+  t.equal(said[0], `${DESCRIPTION} sends traffic to blue (tag web-blue); pointing it at green (tag many: many-1, many-2, many-3, many-4, many-5, … (6 droplets))`);
 });
 
 t.test('a tag that no droplet carries is refused before anything changes', async (t) => {
