@@ -51,7 +51,7 @@ t.test('each bad value is named with what it expects, all at once', async (t) =>
     'BLUE_HOST="deploy@host": expected ssh://user@host[:port][/app/root] or file:///app/root',
     'BLUE_URL="ftp://x": expected an http:// or https:// URL',
     'GREEN_HOST="ssh://host-without-user": expected ssh://user@host[:port][/app/root] or file:///app/root',
-    'BLUEGREEN_PROVIDER="aws": expected one of digitalocean, azure-appgw, azure-ip, local',
+    'BLUEGREEN_PROVIDER="aws": expected one of digitalocean, digitalocean-lb, azure-appgw, azure-ip, local',
     'BLUEGREEN_WEB_SERVER="iis": expected apache or nginx',
   ]);
 });
@@ -215,4 +215,34 @@ t.test('file:// hosts answer on the embedded ports unless told; a router on any 
   const ipv6 = parseConfig({ BLUE_HOST: 'ssh://deploy@[2001:db8::1]:2222/srv', GREEN_HOST: 'ssh://deploy@green.example', BLUEGREEN_LISTEN: '[::1]:7000' }, cwd).config;
   t.same(ipv6?.hosts.blue, { kind: 'ssh', user: 'deploy', host: '2001:db8::1', port: 2222, appRoot: '/srv', url: 'http://[2001:db8::1]/' });
   t.same(ipv6?.listen, { host: '::1', port: 7000 });
+});
+
+t.test('digitalocean-lb: a load balancer, and per colour a tag or a list of droplets', async (t) => {
+  const lb = { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'dop_v1_lbsecret', DIGITALOCEAN_LOAD_BALANCER: 'web-lb' };
+  t.same(parseConfig({ ...lb, BLUE_TAG: 'prod:web-blue', GREEN_DROPLET: 'web-green-1, 4242 ,web-green-2' }, cwd).config?.provider, {
+    kind: 'digitalocean-lb',
+    token: 'dop_v1_lbsecret',
+    apiUrl: 'https://api.digitalocean.com',
+    loadBalancer: 'web-lb',
+    targets: { blue: { tag: 'prod:web-blue' }, green: { droplets: ['web-green-1', '4242', 'web-green-2'] } },
+  });
+  t.same(errorsOf({ BLUEGREEN_PROVIDER: 'digitalocean-lb' }), [
+    'DIGITALOCEAN_TOKEN is not set: the digitalocean-lb provider calls the API with it',
+    "DIGITALOCEAN_LOAD_BALANCER is not set: the digitalocean-lb provider points this load balancer (id or name) at the live colour's droplets",
+    "BLUE_TAG (or BLUE_DROPLET) is not set: the digitalocean-lb provider sends blue's traffic to the droplets with a tag, or to a list of droplets",
+    "GREEN_TAG (or GREEN_DROPLET) is not set: the digitalocean-lb provider sends green's traffic to the droplets with a tag, or to a list of droplets",
+  ]);
+  const cases: [Env, string][] = [
+    [{ BLUE_TAG: 'web-blue', BLUE_DROPLET: 'web-1', GREEN_TAG: 'web-green' }, "BLUE_TAG and BLUE_DROPLET are both set: the digitalocean-lb provider sends blue's traffic to a tag or to a list of droplets, not both"],
+    [{ BLUE_TAG: 'web blue', GREEN_TAG: 'web-green' }, 'BLUE_TAG="web blue": expected a tag name: up to 255 letters, digits, : - _'],
+    [{ BLUE_TAG: 'a'.repeat(256), GREEN_TAG: 'web-green' }, `BLUE_TAG="${'a'.repeat(256)}": expected a tag name: up to 255 letters, digits, : - _`],
+    [{ BLUE_TAG: 'web', GREEN_TAG: 'web' }, 'BLUE_TAG and GREEN_TAG are the same tag "web": blue and green must be different droplets'],
+    [{ BLUE_TAG: 'web-blue', GREEN_DROPLET: 'web-1,,web-2' }, 'GREEN_DROPLET="web-1,,web-2": expected droplet ids or names (letters, digits, . _ -), comma-separated'],
+    [{ BLUE_TAG: 'web-blue', GREEN_DROPLET: 'web 1' }, 'GREEN_DROPLET="web 1": expected droplet ids or names (letters, digits, . _ -), comma-separated'],
+    [{ BLUE_TAG: 'web-blue', GREEN_DROPLET: 'web-1,web-2,web-1' }, 'GREEN_DROPLET="web-1,web-2,web-1": expected each droplet once ("web-1" is named twice)'],
+    [{ BLUE_DROPLET: 'web-1,web-2', GREEN_DROPLET: 'web-3,web-2' }, 'BLUE_DROPLET and GREEN_DROPLET both name "web-2": a droplet belongs to one colour'],
+    [{ BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green', DIGITALOCEAN_LOAD_BALANCER: 'web/lb' }, 'DIGITALOCEAN_LOAD_BALANCER="web/lb": expected a name of letters, digits, . _ -'],
+    [{ BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green', DIGITALOCEAN_TOKEN: 'dop_v1 lb' }, 'DIGITALOCEAN_TOKEN=(value hidden): expected a token of printable characters without spaces'],
+  ];
+  for (const [env, message] of cases) t.same(errorsOf({ ...lb, ...env }), [message], JSON.stringify(env));
 });

@@ -2,6 +2,7 @@
 import type { Config } from '../../core/config.js';
 import { createAzureAppGatewayProvider } from './azure/app-gateway.js';
 import { createAzurePublicIpProvider } from './azure/public-ip.js';
+import { createDigitalOceanLoadBalancerProvider } from './digitalocean/load-balancer.js';
 import { createDigitalOceanProvider } from './digitalocean/reserved-ip.js';
 import { createLocalProvider } from './local/router.js';
 import type { Provider, ProviderOptions } from './provider.js';
@@ -12,6 +13,8 @@ export function createProvider(config: Config, options: ProviderOptions = {}): P
   switch (provider.kind) {
     case 'digitalocean':
       return createDigitalOceanProvider(provider, options);
+    case 'digitalocean-lb':
+      return createDigitalOceanLoadBalancerProvider(provider, options);
     case 'azure-appgw':
       return createAzureAppGatewayProvider(provider, options);
     case 'azure-ip':

@@ -28,6 +28,9 @@ const RESTART_VARIABLES = new Set([
   'BLUEGREEN_RESERVED_IP',
   'BLUE_DROPLET',
   'GREEN_DROPLET',
+  'DIGITALOCEAN_LOAD_BALANCER',
+  'BLUE_TAG',
+  'GREEN_TAG',
   'AZURE_TENANT_ID',
   'AZURE_SUBSCRIPTION_ID',
   'AZURE_RESOURCE_GROUP',
@@ -58,6 +61,16 @@ function location(host: HostTarget): unknown {
 function valuesByVariable(config: Config): Record<string, unknown> {
   const p = config.provider;
   const azure = p.kind === 'azure-appgw' || p.kind === 'azure-ip' ? p.azure : undefined;
+  const digitalOcean = p.kind === 'digitalocean' || p.kind === 'digitalocean-lb' ? p : undefined;
+  const balancer = p.kind === 'digitalocean-lb' ? p : undefined;
+  const balancerDroplets = (colour: 'blue' | 'green') => {
+    const target = balancer?.targets[colour];
+    return target && 'droplets' in target ? target.droplets : undefined;
+  };
+  const balancerTag = (colour: 'blue' | 'green') => {
+    const target = balancer?.targets[colour];
+    return target && 'tag' in target ? target.tag : undefined;
+  };
   return {
     BLUEGREEN_DATA_DIR: config.dataDir,
     BLUEGREEN_LISTEN: config.listen,
@@ -78,11 +91,14 @@ function valuesByVariable(config: Config): Record<string, unknown> {
     BLUEGREEN_VERIFY_TIMEOUT: config.verifyTimeoutMs,
     BLUEGREEN_PROVIDER: p.kind,
     BLUEGREEN_ROUTER_LISTEN: p.kind === 'local' ? p.listen : undefined,
-    DIGITALOCEAN_TOKEN: p.kind === 'digitalocean' ? p.token : undefined,
-    DIGITALOCEAN_API_URL: p.kind === 'digitalocean' ? p.apiUrl : undefined,
+    DIGITALOCEAN_TOKEN: digitalOcean?.token,
+    DIGITALOCEAN_API_URL: digitalOcean?.apiUrl,
     BLUEGREEN_RESERVED_IP: p.kind === 'digitalocean' ? p.reservedIp : undefined,
-    BLUE_DROPLET: p.kind === 'digitalocean' ? p.droplets.blue : undefined,
-    GREEN_DROPLET: p.kind === 'digitalocean' ? p.droplets.green : undefined,
+    BLUE_DROPLET: p.kind === 'digitalocean' ? p.droplets.blue : balancerDroplets('blue'),
+    GREEN_DROPLET: p.kind === 'digitalocean' ? p.droplets.green : balancerDroplets('green'),
+    DIGITALOCEAN_LOAD_BALANCER: balancer?.loadBalancer,
+    BLUE_TAG: balancerTag('blue'),
+    GREEN_TAG: balancerTag('green'),
     AZURE_TENANT_ID: azure?.tenantId,
     AZURE_CLIENT_ID: azure?.clientId,
     AZURE_CLIENT_SECRET: azure?.clientSecret,

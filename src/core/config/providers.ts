@@ -1,12 +1,65 @@
 /** The traffic section: BLUEGREEN_PROVIDER and each provider's own variables. */
 import { z } from 'zod';
+import { COLOURS, type Colour } from '../colour.js';
 import type { Reader } from './reader.js';
-import type { AzureCredentials, ProviderConfig } from './types.js';
+import type { AzureCredentials, BalancerTarget, ProviderConfig } from './types.js';
 import { headerTokenSchema, httpUrlSchema, listenSchema, nameSchema, secretTextSchema } from './values.js';
 
-export const PROVIDER_KINDS = ['local', 'digitalocean', 'azure-appgw', 'azure-ip'] as const;
+export const PROVIDER_KINDS = ['local', 'digitalocean', 'digitalocean-lb', 'azure-appgw', 'azure-ip'] as const;
 
 const apiBase = httpUrlSchema({ realPort: true, apiBase: true });
+
+/** A DigitalOcean tag: letters, digits, `:`, `-`, `_`, at most 255 (the API's rule). */
+const tagSchema = z.string().regex(/^[A-Za-z0-9:_-]{1,255}$/, 'expected a tag name: up to 255 letters, digits, : - _');
+
+/** Droplets by id or name, comma-separated, each once. */
+const dropletListSchema = z.string().transform((value, ctx) => {
+  const droplets = value.split(',').map((s) => s.trim());
+  if (droplets.some((d) => !nameSchema.safeParse(d).success)) {
+    ctx.addIssue({ code: 'custom', message: 'expected droplet ids or names (letters, digits, . _ -), comma-separated' });
+    return z.NEVER;
+  }
+  const twice = droplets.find((d, i) => droplets.indexOf(d) !== i);
+  if (twice !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected each droplet once (${JSON.stringify(twice)} is named twice)` });
+    return z.NEVER;
+  }
+  return droplets;
+});
+
+/** DIGITALOCEAN_TOKEN and DIGITALOCEAN_API_URL, for either DigitalOcean provider. */
+function digitalOceanAccess(reader: Reader, kind: string): { token: string; apiUrl: string } {
+  return {
+    token: reader.required('DIGITALOCEAN_TOKEN', `the ${kind} provider calls the API with it`, headerTokenSchema, ''),
+    apiUrl: reader.read('DIGITALOCEAN_API_URL', apiBase, 'https://api.digitalocean.com').replace(/\/+$/, ''),
+  };
+}
+
+/** Each colour's `*_TAG` or `*_DROPLET` (exactly one of them), and no tag or droplet named for both colours. */
+function balancerTargets(reader: Reader): Record<Colour, BalancerTarget> {
+  const targets = {} as Record<Colour, BalancerTarget>;
+  for (const colour of COLOURS) {
+    const tagVariable = `${colour.toUpperCase()}_TAG`;
+    const dropletVariable = `${colour.toUpperCase()}_DROPLET`;
+    if (reader.isSet(tagVariable) && reader.isSet(dropletVariable)) {
+      reader.errors.push(`${tagVariable} and ${dropletVariable} are both set: the digitalocean-lb provider sends ${colour}'s traffic to a tag or to a list of droplets, not both`);
+    } else if (!reader.isSet(tagVariable) && !reader.isSet(dropletVariable)) {
+      reader.errors.push(
+        `${tagVariable} (or ${dropletVariable}) is not set: the digitalocean-lb provider sends ${colour}'s traffic to the droplets with a tag, or to a list of droplets`,
+      );
+    }
+    targets[colour] = reader.isSet(tagVariable) ? { tag: reader.read(tagVariable, tagSchema, '') } : { droplets: reader.read(dropletVariable, dropletListSchema, []) };
+  }
+  const { blue, green } = targets;
+  if ('tag' in blue && 'tag' in green && blue.tag !== '' && blue.tag === green.tag) {
+    reader.errors.push(`BLUE_TAG and GREEN_TAG are the same tag ${JSON.stringify(blue.tag)}: blue and green must be different droplets`);
+  }
+  if ('droplets' in blue && 'droplets' in green) {
+    const shared = blue.droplets.find((d) => green.droplets.includes(d));
+    if (shared !== undefined) reader.errors.push(`BLUE_DROPLET and GREEN_DROPLET both name ${JSON.stringify(shared)}: a droplet belongs to one colour`);
+  }
+  return targets;
+}
 
 function azureCredentials(reader: Reader): AzureCredentials {
   const signIn = 'the Azure providers sign in as a service principal';
@@ -22,7 +75,7 @@ function azureCredentials(reader: Reader): AzureCredentials {
 }
 
 export function parseProvider(reader: Reader): ProviderConfig {
-  const kind = reader.read('BLUEGREEN_PROVIDER', z.enum(PROVIDER_KINDS, { message: 'expected one of digitalocean, azure-appgw, azure-ip, local' }), 'local');
+  const kind = reader.read('BLUEGREEN_PROVIDER', z.enum(PROVIDER_KINDS, { message: 'expected one of digitalocean, digitalocean-lb, azure-appgw, azure-ip, local' }), 'local');
   const routerListen = reader.read('BLUEGREEN_ROUTER_LISTEN', listenSchema, { host: '127.0.0.1', port: 8080 });
   const name = (variable: string, why: string) => reader.required(variable, why, nameSchema, '');
   switch (kind) {
@@ -32,12 +85,18 @@ export function parseProvider(reader: Reader): ProviderConfig {
       const why = 'the digitalocean provider moves the reserved IP between the two droplets';
       return {
         kind: 'digitalocean',
-        token: reader.required('DIGITALOCEAN_TOKEN', 'the digitalocean provider calls the API with it', headerTokenSchema, ''),
-        apiUrl: reader.read('DIGITALOCEAN_API_URL', apiBase, 'https://api.digitalocean.com').replace(/\/+$/, ''),
+        ...digitalOceanAccess(reader, 'digitalocean'),
         reservedIp: reader.required('BLUEGREEN_RESERVED_IP', why, z.ipv4({ message: 'expected an IPv4 address' }), ''),
         droplets: { blue: name('BLUE_DROPLET', why), green: name('GREEN_DROPLET', why) },
       };
     }
+    case 'digitalocean-lb':
+      return {
+        kind: 'digitalocean-lb',
+        ...digitalOceanAccess(reader, 'digitalocean-lb'),
+        loadBalancer: name('DIGITALOCEAN_LOAD_BALANCER', "the digitalocean-lb provider points this load balancer (id or name) at the live colour's droplets"),
+        targets: balancerTargets(reader),
+      };
     case 'azure-appgw': {
       const why = 'the azure-appgw provider switches the routing rule between the two backend pools';
       return {

@@ -17,9 +17,13 @@ export interface AzureCredentials {
   authorityUrl: string;
 }
 
+/** Where a load balancer sends a colour's traffic: the droplets with a tag, or a list of droplets (ids or names). */
+export type BalancerTarget = { tag: string } | { droplets: string[] };
+
 export type ProviderConfig =
   | { kind: 'local'; listen: Listen }
   | { kind: 'digitalocean'; token: string; apiUrl: string; reservedIp: string; droplets: Record<Colour, string> }
+  | { kind: 'digitalocean-lb'; token: string; apiUrl: string; loadBalancer: string; targets: Record<Colour, BalancerTarget> }
   | { kind: 'azure-appgw'; azure: AzureCredentials; gateway: string; routingRule: string; pools: Record<Colour, string> }
   | { kind: 'azure-ip'; azure: AzureCredentials; publicIp: string; nics: Record<Colour, string> };
 

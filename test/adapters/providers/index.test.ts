@@ -19,6 +19,10 @@ t.test('createProvider picks the provider by BLUEGREEN_PROVIDER', async (t) => {
       /^digitalocean reserved IP 203\.0\.113\.10$/,
     ],
     [
+      { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'x', DIGITALOCEAN_LOAD_BALANCER: 'web-lb', BLUE_TAG: 'web-blue', GREEN_DROPLET: 'web-g1,web-g2' },
+      /^digitalocean load balancer web-lb$/,
+    ],
+    [
       { BLUEGREEN_PROVIDER: 'azure-appgw', ...azure, AZURE_APP_GATEWAY: 'gw', AZURE_ROUTING_RULE: 'r', BLUE_POOL: 'p1', GREEN_POOL: 'p2' },
       /^azure application gateway gw, rule r$/,
     ],

@@ -69,3 +69,20 @@ t.test('where deploys and traffic go is refused whole, naming what needs a resta
   t.same(decideReload(azure, config(azureEnv)), { action: 'refuse', needRestart: ['GREEN_POOL'], changed: ['AZURE_CLIENT_SECRET', 'GREEN_POOL'] });
   t.same(decideReload(azure, config({ ...azureEnv, GREEN_POOL: 'g' })), { action: 'apply', changed: ['AZURE_CLIENT_SECRET'], reconnectHosts: false, recreateProvider: true });
 });
+
+t.test('digitalocean-lb: its token applies live; the balancer, tags and droplet lists need a restart', async (t) => {
+  const lbEnv: Env = { ...base, BLUEGREEN_RESERVED_IP: '', BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_LOAD_BALANCER: 'web-lb', BLUE_DROPLET: '', BLUE_TAG: 'web-blue', GREEN_DROPLET: 'g1,g2' };
+  const lb = config(lbEnv);
+  t.same(decideReload(lb, config({ ...lbEnv, DIGITALOCEAN_TOKEN: 'dop_v1_new' })), { action: 'apply', changed: ['DIGITALOCEAN_TOKEN'], reconnectHosts: false, recreateProvider: true });
+  const cases: [Env, string[]][] = [
+    [{ ...lbEnv, DIGITALOCEAN_LOAD_BALANCER: 'other-lb' }, ['DIGITALOCEAN_LOAD_BALANCER']],
+    [{ ...lbEnv, BLUE_TAG: 'web-blue-2' }, ['BLUE_TAG']],
+    [{ ...lbEnv, GREEN_DROPLET: 'g1,g3' }, ['GREEN_DROPLET']],
+    [{ ...lbEnv, GREEN_DROPLET: '', GREEN_TAG: 'web-green' }, ['GREEN_DROPLET', 'GREEN_TAG']],
+    [{ ...lbEnv, DIGITALOCEAN_API_URL: 'http://127.0.0.1:9000' }, ['DIGITALOCEAN_API_URL']],
+  ];
+  for (const [env, needRestart] of cases) {
+    const decision = decideReload(lb, config(env));
+    t.same(decision.action === 'refuse' ? decision.needRestart : decision, needRestart, JSON.stringify(env));
+  }
+});
