@@ -61,3 +61,13 @@ t.test('rollback goes to the colour that was live before the last flip', async (
   t.throws(() => rollbackTarget(undefined), { message: 'refused: there is no flip to roll back' });
   t.throws(() => rollbackTarget({ from: undefined, to: 'green' }), { message: 'refused: no colour was live before the last flip to green' });
 });
+
+t.test('a colour of several hosts: every host is verified before traffic moves, each named when it fails', async (t) => {
+  const plan = planFlip(facts({ hostUrls: { blue: ['http://blue/'], green: ['http://g1/', 'http://g2/'] } }));
+  t.same(plan.steps.map((s) => (s.step === 'verify-host' ? `${s.step} ${s.url} of ${s.hosts}` : s.step)), [
+    'verify-host http://g1/ of 2',
+    'verify-host http://g2/ of 2',
+    'move',
+    'verify-public',
+  ]);
+});

@@ -16,7 +16,7 @@ import {
   writeRouterState,
 } from '../../../../src/adapters/providers/local/router.js';
 import type { Colour } from '../../../../src/core/colour.js';
-import { httpGet, startBackend } from '../../../fakes/backends.js';
+import { type Backend, httpGet, startBackend } from '../../../fakes/backends.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -303,4 +303,41 @@ t.test('provider against things that are not its router', async (t) => {
     await provider(stopping.port).moveTraffic('green', (line) => said.push(line));
     t.equal(said.at(-1), `the router at http://127.0.0.1:${stopping.port} stopped; green is recorded in ${stateFile}`);
   });
+});
+
+t.test('the router takes turns among the live colour\'s hosts, and none fails across flips under load', async (t) => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-router-'));
+  const backends = await Promise.all(['blue-1', 'blue-2', 'green-1', 'green-2'].map((name) => startBackend(name)));
+  const [b1, b2, g1, g2] = backends as [Backend, Backend, Backend, Backend];
+  const router = await startLocalRouter({ listen: { host: '127.0.0.1', port: 0 }, upstreams: { blue: [b1.url, b2.url], green: [g1.url, g2.url] }, dataDir });
+  const provider = createLocalProvider({ listen: { host: '127.0.0.1', port: Number(new URL(router.url).port) }, dataDir, pollIntervalMs: 5 });
+  t.teardown(async () => {
+    await provider.close();
+    await router.close();
+    for (const backend of backends) await backend.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  await provider.moveTraffic('blue', () => {});
+  const seen = new Set<string>();
+  for (let i = 0; i < 6; i++) seen.add((await httpGet(`${router.url}/x`)).body);
+  t.same([...seen].sort(), ['blue-1', 'blue-2'], 'both blue hosts answer, no green one');
+
+  let failed = 0;
+  let answered = 0;
+  let running = true;
+  const load = Array.from({ length: 4 }, async () => {
+    while (running) {
+      const answer = await httpGet(`${router.url}/x`).catch(() => ({ status: 0, body: '' }));
+      if (answer.status === 200) answered++;
+      else failed++;
+    }
+  });
+  for (const colour of ['green', 'blue', 'green', 'blue', 'green'] as const) await provider.moveTraffic(colour, () => {});
+  running = false;
+  await Promise.all(load);
+  t.ok(answered > 0, `${answered} requests answered`);
+  t.equal(failed, 0, 'no request failed across five flips between colours of two hosts');
+  seen.clear();
+  for (let i = 0; i < 6; i++) seen.add((await httpGet(`${router.url}/x`)).body);
+  t.same([...seen].sort(), ['green-1', 'green-2']);
 });
