@@ -6,35 +6,35 @@ import t, { type Test } from 'tap';
 import { RevisionReader } from '../../src/adapters/git/revisions.js';
 import { LocalTransport } from '../../src/adapters/transport/local-transport.js';
 import { activateCommand } from '../../src/core/remote-commands.js';
-import { runDeploy } from '../../src/deploy/run-deploy.js';
+import type { Config } from '../../src/core/config.js';
+import { createDeployEngine } from '../../src/deploy/deploy-engine.js';
+import { PosixReleasesTarget } from '../../src/deploy/targets/posix-releases.js';
 import { WorkRepo } from '../helpers/git-repo.js';
 
 // The deploy engine against a host directory on this machine (the `file://` transport runs the same host
-// commands as SSH does, without the network). The SSH path is covered end to end in test/server/.
+// commands as SSH does, without the network). The SSH path is covered end to end in test/server/ and
+// test/deploy/push-handler.test.ts.
 
 function setup(t: Test) {
   const work = new WorkRepo();
   const appRoot = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-host-'));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-data-'));
   t.teardown(() => {
     work.cleanup();
     rmSync(appRoot, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   });
   const lines: string[] = [];
   let clock = Date.parse('2026-11-23T10:00:00Z');
+  const target = new PosixReleasesTarget(new LocalTransport(), appRoot, 'blue');
   const deploy = async (revision: string, keepReleases = 5) => {
-    const result = await runDeploy({
-      colour: 'blue',
-      revision,
-      appRoot,
-      keepReleases,
-      transport: new LocalTransport(),
-      reader: new RevisionReader(path.join(work.dir, '.git')),
-      say: (line) => lines.push(line),
-      now: new Date((clock += 60_000)),
-    });
-    await result.prepareNext();
-    await result.deletePruned();
-    return result;
+    // The fields of the configuration the engine reads.
+    const config = { dataDir, lockWaitMs: 1000, parallel: 10, keepReleases, hosts: { blue: [{ kind: 'file', appRoot, url: '' }], green: [] } } as unknown as Config;
+    const engine = createDeployEngine({ config: () => config, targets: () => [target], liveColour: async () => undefined, log: (line) => lines.push(line), now: () => new Date((clock += 60_000)) });
+    const prepared = await engine.deploy({ colour: 'blue', revision, by: 'test', reader: new RevisionReader(path.join(work.dir, '.git')), say: (line) => lines.push(line), forceLive: false });
+    await engine.idle();
+    const host = prepared.hosts[0];
+    return { plan: { release: prepared.release, counts: host?.counts, base: host?.base }, bytesSent: host?.bytesSent ?? 0 };
   };
   const current = (file = '') => path.join(appRoot, 'current', file);
   return { work, appRoot, lines, deploy, current };
