@@ -11,6 +11,7 @@
  * - post-receive: the lines said while switching, the summary, and the refs stored without a deploy.
  */
 import { RevisionReader } from '../adapters/git/revisions.js';
+import { processAlive } from '../adapters/process/process-alive.js';
 import type { Colour } from '../core/colour.js';
 import { UserError } from '../core/errors.js';
 import { DEPLOY_REF, ZERO_SHA, decideRefUpdates } from '../core/ref-policy.js';
@@ -67,14 +68,6 @@ interface PendingPush {
   settling?: Promise<void>;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const GIT_REFUSED = 'git did not take the update of main after the release was prepared (see the push output)';
 

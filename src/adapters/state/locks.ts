@@ -3,6 +3,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Colour, isColour } from '../../core/colour.js';
 import { UserError } from '../../core/errors.js';
+import { processAlive } from '../process/process-alive.js';
 
 /** What can be locked: a colour (deploys, flips, activations) or the users file (`bluegreen user add/remove`). */
 export type LockName = Colour | 'users';
@@ -21,14 +22,6 @@ export interface Lock {
 
 const lockPath = (dataDir: string, name: LockName) => path.join(dataDir, 'locks', `${name}.lock`);
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The current holder of a colour's lock, or undefined; a lock whose process is gone does not count. */
 export async function readLock(dataDir: string, colour: Colour): Promise<LockHolder | undefined> {
