@@ -15,8 +15,8 @@ import type { DeployTarget, PreparedRelease, TargetState } from './targets/targe
 export interface DeployEngineDeps {
   /** The configuration in force now (it can change while the server runs). */
   config: () => Config;
-  /** The colour's deploy targets, with warm connections. */
-  targets: (colour: Colour) => DeployTarget[];
+  /** The colour's deploy targets, with warm connections (looked up again at every deploy: hosts may come and go). */
+  targets: (colour: Colour) => DeployTarget[] | Promise<DeployTarget[]>;
   /** The colour production traffic goes to, or undefined when none is live yet. */
   liveColour: () => Promise<Colour | undefined>;
   /** Where failures of work done after a deploy is answered are reported. */
@@ -55,6 +55,8 @@ export interface PreparedDeploy {
   settle(outcome: { stood: true } | { stood: false; reason: string }): Promise<void>;
   /** Whether `commit` succeeded. */
   readonly committed: boolean;
+  /** What each host was given, in the colour's host order. */
+  readonly hosts: readonly { host: string; base: string | undefined; counts: PreparedRelease['counts']; bytesSent: number; phases: Record<string, number> }[];
   /** The closing line: `deployed abc123def456 to blue (2 hosts) in 1.3 s`. */
   summary(): string;
 }
@@ -149,7 +151,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     }
     await refuseEscapingSymlinks(reader, revision);
 
-    const targets = deps.targets(colour);
+    const targets = await deps.targets(colour);
     for (const target of targets) usedTargets.add(target);
     const several = targets.length > 1;
     // Lines said after the push's first answer go to whoever asks for them next (see commit).
@@ -208,6 +210,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       colour,
       revision,
       release,
+      hosts: pairs.map(({ target, release: r }) => ({ host: target.label, base: r.base, counts: r.counts, bytesSent: r.bytesSent, phases: r.phases })),
       get committed() {
         return committed;
       },
