@@ -36,9 +36,13 @@ async function main(): Promise<void> {
     const appRoot = bench.hosts.appRoots.blue;
     await emptyDir(appRoot);
     const reader = new RevisionReader(path.join(site.dir, '.git'));
-    const target = new PosixReleasesTarget(transport, appRoot, 'blue');
+    // Every remote command of a deploy is one exec (a session and a shell on the host): counted per deploy.
+    let execs = 0;
+    const counted = { label: transport.label, close: () => transport.close(), exec: (...args: Parameters<typeof transport.exec>) => (execs++, transport.exec(...args)) };
+    const target = new PosixReleasesTarget(counted, appRoot, 'blue');
     const deploy = async (label: string) => {
       const revision = site.git('rev-parse', 'HEAD').trim();
+      execs = 0;
       const t0 = performance.now();
       const inspectStart = performance.now();
       const state = await target.inspect();
@@ -47,10 +51,11 @@ async function main(): Promise<void> {
       const prepared = await target.prepare({ colour: 'blue', revision, release, state, reader, keepReleases: 5, say: () => {} });
       await prepared.commit();
       const durationMs = Math.round(performance.now() - t0);
+      const execsOnClock = execs;
       // As the server does after answering the push.
       prepared.finish((line) => console.error(line));
       await target.idle();
-      const result = { durationMs, phases: { inspect: Math.round(inspectMs), ...prepared.phases } };
+      const result = { durationMs, phases: { inspect: Math.round(inspectMs), ...prepared.phases, 'execs on the push': execsOnClock, 'execs after': execs - execsOnClock } };
       const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${label}: ${result.durationMs} ms (${phases})`);
       return result;
