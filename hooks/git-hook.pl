@@ -77,6 +77,9 @@ my @updates = grep { /\S/ } split /\n/, $input;
 if ($transaction) {
     @updates = grep { m{ refs/heads/main\z} } @updates;
     exit 0 unless @updates;
+    # `bluegreen deploy` moves main itself after switching the hosts under the colour's lock (no push behind it): exactly the update it names passes.
+    my $internal = $ENV{BLUEGREEN_INTERNAL_UPDATE} // '';
+    exit 0 if $internal ne '' && !grep { $_ ne $internal } @updates;
 }
 
 my $repo = absolute($ENV{GIT_DIR} // '.');

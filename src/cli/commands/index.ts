@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
+import { registerDeploy } from './deploy.js';
 import { registerFlip } from './flip.js';
 import { registerHistory } from './history.js';
 import { registerInit } from './init.js';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command, output: Output): void {
   registerInit(program, output);
   registerReleases(program, output);
   registerHistory(program, output);
+  registerDeploy(program, output);
   registerFlip(program, output);
   registerStatus(program, output);
   registerProvision(program, output);
