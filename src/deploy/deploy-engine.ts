@@ -64,8 +64,6 @@ export interface PreparedDeploy {
 export interface DeployEngine {
   /** Takes the colour's lock and prepares the release on every target. */
   prepare(request: DeployRequest): Promise<PreparedDeploy>;
-  /** Prepare, commit and settle: a deploy without git in the middle (`bluegreen deploy`). */
-  deploy(request: DeployRequest): Promise<PreparedDeploy>;
   /** Resolves once the work that runs after deploys (preparing copies, pruning) is done. */
   idle(): Promise<void>;
 }
@@ -138,7 +136,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     const [live, mainNow] = await Promise.all([deps.liveColour(), reader.resolve(DEPLOY_REF).then((sha) => sha ?? ZERO_SHA)]);
     if (live === colour && !request.forceLive) {
       throw new UserError(`refused: ${colour} is live, it serves production traffic`, {
-        hint: `push to ${otherColour(colour)} and flip, or deploy to the live colour anyway with \`git push -o force-live\``,
+        hint: `deploy to ${otherColour(colour)} and flip, or deploy to the live colour anyway: \`git push -o force-live\` (\`bluegreen deploy ${colour} --force-live\`)`,
       });
     }
     if (live === colour) request.say(`force-live: deploying to ${colour}, which serves production traffic`);
@@ -168,6 +166,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       targets,
       states: inspected.done.map((d) => d.value as TargetState),
       say: request.say,
+      deploying: true,
     });
     const release = freshReleaseId(deps.now?.() ?? new Date(), revision, states.flatMap((s) => s.releases));
 
@@ -273,18 +272,6 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
 
   return {
     prepare,
-    async deploy(request) {
-      const prepared = await prepare(request);
-      try {
-        await prepared.commit(request.say);
-      } catch (error) {
-        await prepared.settle({ stood: false, reason: messageOf(error) });
-        throw error;
-      }
-      await prepared.settle({ stood: true });
-      request.say(prepared.summary());
-      return prepared;
-    },
     idle: async () => void (await Promise.all([...usedTargets].map((t) => t.idle()))),
   };
 }

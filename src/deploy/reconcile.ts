@@ -30,6 +30,8 @@ export async function reconcileHosts(options: {
   targets: readonly DeployTarget[];
   states: readonly TargetState[];
   say: (line: string) => void;
+  /** A deploy follows at once: a host without main's release is what it brings, nothing to say. */
+  deploying?: boolean;
 }): Promise<{ steps: ReconcileStep[]; states: TargetState[] }> {
   const { colour, main, targets, say } = options;
   const states = [...options.states];
@@ -43,7 +45,7 @@ export async function reconcileHosts(options: {
       await target.activate(step.release);
       states[index] = await target.inspect();
       say(`reconciled ${colour}: ${step.host} served ${short(step.serving)}, which git never accepted; back on releases/${step.release} (main, ${short(main)})`);
-    } else if (step.kind === 'deploy-needed') {
+    } else if (step.kind === 'deploy-needed' && !options.deploying) {
       say(`reconcile ${colour}: ${step.host} serves ${short(step.serving)} but main is ${short(main)} and no release of it is there; run \`bluegreen deploy ${colour}\``);
     } else if (step.kind === 'record') {
       await appendHistory(options.dataDir, {

@@ -31,7 +31,16 @@ function setup(t: Test) {
     // The fields of the configuration the engine reads.
     const config = { dataDir, lockWaitMs: 1000, parallel: 10, keepReleases, hosts: { blue: [{ kind: 'file', appRoot, url: '' }], green: [] } } as unknown as Config;
     const engine = createDeployEngine({ config: () => config, targets: () => [target], liveColour: async () => undefined, log: (line) => lines.push(line), now: () => new Date((clock += 60_000)) });
-    const prepared = await engine.deploy({ colour: 'blue', revision, by: 'test', reader: new RevisionReader(path.join(work.dir, '.git')), say: (line) => lines.push(line), forceLive: false });
+    const say = (line: string) => lines.push(line);
+    const prepared = await engine.prepare({ colour: 'blue', revision, by: 'test', reader: new RevisionReader(path.join(work.dir, '.git')), say, forceLive: false });
+    try {
+      await prepared.commit(say);
+    } catch (error) {
+      await prepared.settle({ stood: false, reason: (error as Error).message });
+      throw error;
+    }
+    await prepared.settle({ stood: true });
+    say(prepared.summary());
     await engine.idle();
     const host = prepared.hosts[0];
     return { plan: { release: prepared.release, counts: host?.counts, base: host?.base }, bytesSent: host?.bytesSent ?? 0 };

@@ -16,7 +16,7 @@ t.test('a push to the live colour is refused naming it; -o force-live deploys it
   const refused = await w.deploy('blue', 'blue v2 straight to production');
   t.not(refused.push.code, 0);
   t.match(refused.push.output, /remote: error: refused: blue is live, it serves production traffic/);
-  t.match(refused.push.output, /remote: hint: push to green and flip, or deploy to the live colour anyway with `git push -o force-live`/);
+  t.match(refused.push.output, /remote: hint: deploy to green and flip, or deploy to the live colour anyway: `git push -o force-live` \(`bluegreen deploy blue --force-live`\)/);
   t.equal(await w.branchOf('blue'), blue.sha, "blue's main is unchanged");
   t.equal(await publicRevision(w.publicUrl), blue.sha, 'production unchanged');
 
