@@ -163,10 +163,7 @@ export class SshTransport implements Transport {
     }
   }
 
-  #closed = false;
-
   async close(): Promise<void> {
-    this.#closed = true;
     const pending = this.#connecting;
     if (pending !== undefined) await pending.catch(() => undefined);
     const connection = this.#connection;
@@ -224,8 +221,6 @@ export class SshTransport implements Transport {
 
   #connect(): Promise<Connection> {
     if (this.#connection !== undefined && !this.#connection.closed) return Promise.resolve(this.#connection);
-    // A closed transport opens no new connection (one opened during shutdown would keep the process alive).
-    if (this.#closed) return Promise.reject(new UserError(`the connection to ${this.label} was closed (the server is shutting down)`));
     this.#connecting ??= this.#open().finally(() => {
       this.#connecting = undefined;
     });
