@@ -3,8 +3,8 @@
  * Sections live in ./config/: values (kinds of value), hosts, providers, parse (the whole), files (which
  * files a command needs), live-reload (which changes a running server may apply).
  */
-export type { AzureCredentials, Config, ConfigResult, Env, HostLocation, HostTarget, Listen, ProviderConfig } from './config/types.js';
-export { EMBEDDED_HOST_PORTS } from './config/hosts.js';
+export type { AzureCredentials, Config, ConfigResult, Env, HostDiscovery, HostLocation, HostSource, HostTarget, Listen, ProviderConfig } from './config/types.js';
+export { EMBEDDED_HOST_PORTS, discoveredHost, hostKey } from './config/hosts.js';
 export { parseConfig } from './config/parse.js';
 export { SECRET_VARIABLES, isSecretVariable } from './config/secrets.js';
 export { type ConfigNeed, SERVE_NEEDS, type FileFact, type FileRequirement, fileProblem, requiredFiles, tlsMismatchProblem } from './config/files.js';

@@ -10,8 +10,8 @@ export interface FlipFacts {
   deployed: Partial<Record<Colour, string>>;
   /** Who holds each colour's lock, if anyone. */
   busy: Partial<Record<Colour, { holder: string; purpose: string }>>;
-  /** Each colour's hosts' own addresses: a flip verifies every host of the target. */
-  hostUrls: Record<Colour, string[]>;
+  /** The target's hosts' own addresses (as found now): a flip verifies every one. */
+  hostUrls: Partial<Record<Colour, string[]>>;
   publicUrl: string | undefined;
   healthPath: string;
   provider: string;
@@ -56,7 +56,7 @@ export function planFlip(facts: FlipFacts): FlipPlan {
       hint: 'set BLUEGREEN_PUBLIC_URL in .env to the address production traffic arrives at',
     });
   }
-  const hostUrls = facts.hostUrls[target];
+  const hostUrls = facts.hostUrls[target] ?? [];
   const verifyHosts: FlipStep[] = hostUrls.map((url) => ({ step: 'verify-host', colour: target, url, healthPath: facts.healthPath, revision, hosts: hostUrls.length }));
   const verifyPublic = (colour: Colour, rev: string): FlipStep => ({
     step: 'verify-public',

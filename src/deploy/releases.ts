@@ -30,7 +30,7 @@ async function closing<T>(targets: readonly DeployTarget[], work: () => Promise<
 
 /** Every host's releases of a colour. */
 export async function listReleases(config: Config, colour: Colour): Promise<HostReleases[]> {
-  const targets = createTargets(config, colour);
+  const targets = await createTargets(config, colour);
   return closing(targets, async () => {
     const states = await readAll(targets, config.parallel);
     return targets.map((target, i) => ({ host: target.label, current: states[i]?.current ?? null, releases: [...(states[i]?.releases ?? [])].reverse() }));
@@ -45,7 +45,7 @@ export async function activateRelease(config: Config, colour: Colour, release: s
   if (!isReleaseId(release)) {
     throw new UserError(`${JSON.stringify(release)} is not a release id (yyyymmddHHMMSS-sha12)`, { exitCode: 2, hint: `list them with \`bluegreen releases ${colour}\`` });
   }
-  const targets = createTargets(config, colour);
+  const targets = await createTargets(config, colour);
   const lock = await acquireLock(config.dataDir, colour, { holder: by, purpose: 'activate' }, { waitMs: config.lockWaitMs });
   try {
     return await closing(targets, async () => {

@@ -7,6 +7,7 @@ import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
 import { formatSeconds } from '../core/format.js';
+import { resolveHosts } from '../deploy/resolve-hosts.js';
 
 export interface FlipOptions {
   config: Config;
@@ -23,11 +24,13 @@ export type FlipOutcome = 'flipped' | 'already-live' | 'dry-run';
 
 /** Gathers the facts a flip is decided on: the provider's live colour, deployed revisions, locks. */
 export async function flipFacts(config: Config, provider: Provider, target: Colour) {
-  const [live, history, blue, green] = await Promise.all([
+  const [live, history, blue, green, hosts] = await Promise.all([
     provider.liveColour(),
     readHistory(config.dataDir),
     readLock(config.dataDir, 'blue'),
     readLock(config.dataDir, 'green'),
+    // The target's hosts as they are now (found again by tag or scale set): each one is verified.
+    resolveHosts(config, target),
   ]);
   const deployed: Partial<Record<Colour, string>> = {};
   for (const colour of COLOURS) deployed[colour] = deployedRevision(history, colour)?.revision;
@@ -36,7 +39,7 @@ export async function flipFacts(config: Config, provider: Provider, target: Colo
     live,
     deployed,
     busy: { blue, green },
-    hostUrls: { blue: config.hosts.blue.map((h) => h.url), green: config.hosts.green.map((h) => h.url) },
+    hostUrls: { [target]: hosts.map((h) => h.url) },
     publicUrl: config.publicUrl,
     healthPath: config.healthPath,
     provider: provider.description,
@@ -148,7 +151,7 @@ async function flipBack(
     ? 'verified'
     : `not verified (bluegreen has no deploy of ${plan.from} on record to check ${options.config.publicUrl} against)`;
   throw new UserError(`flip to ${target} failed the check through the public address (${cause.message}); flipped back: ${plan.from} is live again, ${verified}`, {
-    hint: `see what ${target} serves at ${options.config.hosts[target].map((h) => h.url).join(', ')} and through ${options.config.publicUrl}`,
+    hint: `see what ${target} serves at ${plan.steps.flatMap((step) => (step.step === 'verify-host' ? [step.url] : [])).join(', ')} and through ${options.config.publicUrl}`,
   });
 }
 

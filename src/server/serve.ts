@@ -4,12 +4,13 @@ import { startLocalRouter } from '../adapters/providers/local/router.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { addUser, listUsers } from '../adapters/state/users.js';
 import { COLOURS, type Colour } from '../core/colour.js';
-import type { Config, HostTarget } from '../core/config.js';
+import { type Config, type HostTarget, hostKey } from '../core/config.js';
 import { removePushLeftovers, repoPath } from '../adapters/git/repos.js';
 import { createDeployEngine } from '../deploy/deploy-engine.js';
 import { reconcileColour } from '../deploy/reconcile.js';
 import { createPushHandler } from '../deploy/push-handler.js';
-import { createTargets } from '../deploy/create-targets.js';
+import { createTarget } from '../deploy/create-targets.js';
+import { createHostResolver } from '../deploy/resolve-hosts.js';
 import type { DeployTarget } from '../deploy/targets/target.js';
 import { watchLiveConfig } from './config-reload.js';
 import { type CloseOptions, startGitServer } from './git-server.js';
@@ -50,19 +51,43 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   let config = initial;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const targets = new Map<Colour, DeployTarget[]>();
-  // Created on first use, each with its warm connection (an unreadable key fails that push, and the next push tries again).
-  const targetsFor = (colour: Colour): DeployTarget[] => {
-    let list = targets.get(colour);
-    if (!list) {
-      list = createTargets(config, colour);
-      targets.set(colour, list);
+  // A colour's hosts are looked up at every deploy (found by tag or scale set, autoscaling adds and removes
+  // them). One target per host, kept across lookups with its warm connection; a host that went away is closed
+  // once its work is done. Created on first use (an unreadable key fails that push, and the next tries again).
+  let lookUpHosts = createHostResolver(config);
+  const warm = new Map<Colour, Map<string, DeployTarget>>();
+  const retiring = new Set<Promise<void>>();
+  const retire = (target: DeployTarget) => {
+    const done: Promise<void> = target
+      .idle()
+      .then(() => target.close())
+      .catch(() => {})
+      .finally(() => retiring.delete(done));
+    retiring.add(done);
+  };
+  const lookUpTargets = async (colour: Colour): Promise<DeployTarget[]> => {
+    const hosts = await lookUpHosts(colour);
+    const before = warm.get(colour) ?? new Map<string, DeployTarget>();
+    const now = new Map<string, DeployTarget>();
+    for (const host of hosts) {
+      const key = hostKey(host);
+      now.set(key, now.get(key) ?? before.get(key) ?? createTarget(config, host, colour));
     }
-    return list;
+    warm.set(colour, now);
+    for (const [key, target] of before) if (!now.has(key)) retire(target);
+    return [...now.values()];
+  };
+  // One lookup per colour at a time, so two never make targets for the same host.
+  const lookups = new Map<Colour, Promise<DeployTarget[]>>();
+  const targetsFor = (colour: Colour): Promise<DeployTarget[]> => {
+    const next = (lookups.get(colour) ?? Promise.resolve([])).catch(() => []).then(() => lookUpTargets(colour));
+    lookups.set(colour, next);
+    return next;
   };
   const closeTargets = async () => {
-    for (const list of targets.values()) for (const target of list) await target.close().catch(() => {});
-    targets.clear();
+    for (const targets of warm.values()) for (const target of targets.values()) await target.close().catch(() => {});
+    warm.clear();
+    await Promise.all(retiring);
   };
   let provider: Provider = createProvider(config);
 
@@ -111,12 +136,12 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     if (leftovers.length > 0) options.log(`removed ${leftovers.length} leftover${leftovers.length === 1 ? '' : 's'} of interrupted pushes from the repositories`);
     // In the background: a host that does not answer must not hold up the start (a push waits for the lock).
     const reconciled = Promise.all(
-      COLOURS.map((colour) =>
+      COLOURS.map(async (colour) =>
         reconcileColour({
           colour,
           dataDir: config.dataDir,
           repoDir: repoPath(config.dataDir, colour),
-          targets: targetsFor(colour),
+          targets: await targetsFor(colour),
           parallel: config.parallel,
           lockWaitMs: config.lockWaitMs,
           log: options.log,
@@ -145,6 +170,7 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
         if (change.recreateProvider) {
           await provider.close();
           provider = createProvider(next);
+          lookUpHosts = createHostResolver(next);
         }
       },
     });

@@ -4,6 +4,7 @@ import { deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type LockHolder, readLock } from '../adapters/state/locks.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
+import { resolveHosts } from '../deploy/resolve-hosts.js';
 
 export interface HostStatus {
   host: string;
@@ -53,9 +54,14 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
       (error: Error) => ({ colour: null, error: error.message }),
     ),
     ...COLOURS.map(async (colour): Promise<ColourStatus> => {
+      // The colour's hosts as they are now; a lookup that fails is the colour's health, not the end of the status.
+      const found = await resolveHosts(config, colour).then(
+        (targets) => ({ targets, problem: undefined }),
+        (error: Error) => ({ targets: [], problem: `its hosts could not be looked up: ${error.message}` }),
+      );
       const [hosts, lock] = await Promise.all([
         Promise.all(
-          config.hosts[colour].map(async (host): Promise<HostStatus> => {
+          found.targets.map(async (host): Promise<HostStatus> => {
             const [health, serving] = await Promise.all([
               checkHealth(host.url, config.healthPath, { consecutive: 1, deadlineMs: 0, requestTimeoutMs: 3000 }),
               readRevision(host.url, { timeoutMs: 3000 }).catch(() => null),
@@ -74,8 +80,8 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
         url: hosts[0]?.url ?? '',
         deployed: deployed ? { revision: deployed.revision, at: deployed.at } : null,
         serving: served.size === 1 ? (hosts[0]?.serving ?? null) : null,
-        healthy: unhealthy.length === 0,
-        health: hosts.length === 1 ? (hosts[0]?.health ?? '') : unhealthy.length === 0 ? `all ${hosts.length} hosts healthy` : unhealthy.map((h) => `${h.host}: ${h.health}`).join('; '),
+        healthy: unhealthy.length === 0 && !found.problem,
+        health: found.problem ?? (hosts.length === 1 ? (hosts[0]?.health ?? '') : unhealthy.length === 0 ? `all ${hosts.length} hosts healthy` : unhealthy.map((h) => `${h.host}: ${h.health}`).join('; ')),
         lock: lock ?? null,
         hosts,
       };

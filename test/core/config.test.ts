@@ -219,7 +219,9 @@ t.test('file:// hosts answer on the embedded ports unless told; a router on any 
 
 t.test('digitalocean-lb: a load balancer, and per colour a tag or a list of droplets', async (t) => {
   const lb = { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'dop_v1_lbsecret', DIGITALOCEAN_LOAD_BALANCER: 'web-lb' };
-  t.same(parseConfig({ ...lb, BLUE_TAG: 'prod:web-blue', GREEN_DROPLET: 'web-green-1, 4242 ,web-green-2' }, cwd).config?.provider, {
+  // Hosts listed: a colour found by tag is test/core/config/hosts.test.ts's.
+  const listed = { BLUE_HOST: 'ssh://deploy@10.0.0.5', GREEN_HOST: 'ssh://deploy@10.0.0.6' };
+  t.same(parseConfig({ ...lb, ...listed, BLUE_TAG: 'prod:web-blue', GREEN_DROPLET: 'web-green-1, 4242 ,web-green-2' }, cwd).config?.provider, {
     kind: 'digitalocean-lb',
     token: 'dop_v1_lbsecret',
     apiUrl: 'https://api.digitalocean.com',
@@ -244,5 +246,5 @@ t.test('digitalocean-lb: a load balancer, and per colour a tag or a list of drop
     [{ BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green', DIGITALOCEAN_LOAD_BALANCER: 'web/lb' }, 'DIGITALOCEAN_LOAD_BALANCER="web/lb": expected a name of letters, digits, . _ -'],
     [{ BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green', DIGITALOCEAN_TOKEN: 'dop_v1 lb' }, 'DIGITALOCEAN_TOKEN=(value hidden): expected a token of printable characters without spaces'],
   ];
-  for (const [env, message] of cases) t.same(errorsOf({ ...lb, ...env }), [message], JSON.stringify(env));
+  for (const [env, message] of cases) t.same(errorsOf({ ...lb, ...listed, ...env }), [message], JSON.stringify(env));
 });

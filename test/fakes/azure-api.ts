@@ -1,7 +1,8 @@
 /**
  * A fake Azure (sign-in + ARM) on 127.0.0.1: client-credentials tokens (short-lived if asked), application
  * gateways and network interfaces with GET/PUT whose changes apply only when their long-running operation
- * completes (Azure-AsyncOperation or Location style), and the error answers from DESIGN.md, switchable per test.
+ * completes (Azure-AsyncOperation or Location style), scale sets' network interfaces (listed in pages; tests
+ * add and remove instances between calls), and the error answers from DESIGN.md, switchable per test.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -21,6 +22,10 @@ export interface FakeAzureOptions {
   now?: () => number;
   gateways?: Record<string, any>;
   nics?: Record<string, any>;
+  /** Scale sets: name → each instance's private IPv4 address, in instance order. */
+  scaleSets?: Record<string, string[]>;
+  /** Network interfaces per page of a scale set's list (default 50; more follow through `nextLink`). */
+  pageSize?: number;
   /** Polls an operation stays InProgress. */
   polls?: number;
   /** Called after a PUT's change is applied: re-point the forwarder standing for production. */
@@ -41,6 +46,8 @@ export interface FakeAzure {
   url: string;
   gateways: Record<string, any>;
   nics: Record<string, any>;
+  /** Scale sets as stored: change an array to add or remove instances. */
+  scaleSets: Record<string, string[]>;
   /** Every request as `METHOD /path` (no query). */
   requests: string[];
   /** Tokens issued so far. */
@@ -119,12 +126,36 @@ export function networkInterface(sub: string, rg: string, name: string, publicIp
   };
 }
 
+/** A scale set instance's network interface as ARM lists it (the instance's primary NIC, one ip configuration). */
+export function scaleSetNic(sub: string, rg: string, vmss: string, instance: number, privateIp: string): any {
+  const vm = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss}/virtualMachines/${instance}`;
+  const id = `${vm}/networkInterfaces/${vmss}-nic`;
+  return {
+    id,
+    name: `${vmss}-nic`,
+    properties: {
+      provisioningState: 'Succeeded',
+      primary: true,
+      virtualMachine: { id: vm },
+      ipConfigurations: [
+        {
+          id: `${id}/ipConfigurations/${vmss}-ipconfig`,
+          name: `${vmss}-ipconfig`,
+          properties: { primary: true, privateIPAddress: privateIp, privateIPAllocationMethod: 'Dynamic', subnet: { id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default` } },
+        },
+      ],
+    },
+  };
+}
+
 const armError = (code: string, message: string) => ({ error: { code, message } });
 
 export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzure> {
   const now = options.now ?? Date.now;
   const gateways: Record<string, any> = options.gateways ?? {};
   const nics: Record<string, any> = options.nics ?? {};
+  const scaleSets: Record<string, string[]> = options.scaleSets ?? {};
+  const computePrefix = `/subscriptions/${options.subscriptionId}/resourceGroups/${options.resourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/`;
   const requests: string[] = [];
   const tokens = new Map<string, number>(); // token → expires at
   const operations = new Map<string, Operation>();
@@ -221,6 +252,18 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
         if (op.status === 'Succeeded') return send(204, undefined);
         return send(500, armError('InternalServerError', 'The operation failed.'));
       }
+      if (req.method === 'GET' && (m = url.pathname.slice(computePrefix.length).match(/^([^/]+)\/networkInterfaces$/)) && url.pathname.startsWith(computePrefix)) {
+        const vmss = m[1]!;
+        const instances = scaleSets[vmss];
+        if (!instances) return send(404, armError('ResourceNotFound', `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${vmss}' under resource group '${options.resourceGroup}' was not found.`));
+        const size = options.pageSize ?? 50;
+        const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
+        const value = instances.slice(skip, skip + size).map((ip, i) => scaleSetNic(options.subscriptionId, options.resourceGroup, vmss, skip + i, ip));
+        const next = new URL(url.pathname, base);
+        next.searchParams.set('api-version', url.searchParams.get('api-version')!);
+        next.searchParams.set('$skiptoken', String(skip + size));
+        return send(200, { value, ...(skip + size < instances.length ? { nextLink: next.href } : {}) });
+      }
       if (!url.pathname.startsWith(prefix)) return send(404, armError('ResourceGroupNotFound', 'Resource group not found.'));
       const [type, name, ...rest] = url.pathname.slice(prefix.length).split('/');
       const kind = type === 'applicationGateways' ? 'gateway' : type === 'networkInterfaces' ? 'nic' : undefined;
@@ -281,6 +324,7 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
     url: base,
     gateways,
     nics,
+    scaleSets,
     requests,
     tokensIssued: () => issued,
     lroStyle: 'async',

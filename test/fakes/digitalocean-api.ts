@@ -11,6 +11,8 @@ export interface FakeDroplet {
   id: number;
   name: string;
   tags?: string[];
+  /** Its IPv4 addresses by network; default one of each, made from the id (10.110.x.y and 198.51.x.y). */
+  addresses?: { private?: string; public?: string };
 }
 
 /** A load balancer as GET shows it (status, region object, and for a tag, the tag's droplets are added). */
@@ -103,6 +105,8 @@ export interface FakeDigitalOceanOptions {
   onBalancerActive?: (balancer: FakeBalancer) => void;
   /** Page size of lists when the request gives no `per_page` (the API's default is 20). */
   perPage?: number;
+  /** The largest page size a request may ask for (the API's is 200). */
+  maxPerPage?: number;
   /** Requests touching the IP (action or IP GETs) while an action stays in progress. */
   ticks?: number;
   /** Called when an assign completes: re-point the forwarder standing for `ip`. */
@@ -178,10 +182,11 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions): P
   const droplet = (id: number | null) => {
     if (id === null) return null;
     const d = options.droplets.find((x) => x.id === id);
+    const addresses = d?.addresses ?? { private: `10.110.${Math.floor(id / 256) % 256}.${id % 256}`, public: `198.51.${Math.floor(id / 256) % 256}.${id % 256}` };
     const networks = {
       v4: [
-        { ip_address: `10.110.${Math.floor(id / 256) % 256}.${id % 256}`, netmask: '255.255.0.0', gateway: '10.110.0.1', type: 'private' },
-        { ip_address: `198.51.${Math.floor(id / 256) % 256}.${id % 256}`, netmask: '255.255.240.0', gateway: '198.51.0.1', type: 'public' },
+        ...(addresses.private ? [{ ip_address: addresses.private, netmask: '255.255.0.0', gateway: '10.110.0.1', type: 'private' }] : []),
+        ...(addresses.public ? [{ ip_address: addresses.public, netmask: '255.255.240.0', gateway: '198.51.0.1', type: 'public' }] : []),
       ],
       v6: [],
     };
@@ -189,7 +194,7 @@ export async function startFakeDigitalOcean(options: FakeDigitalOceanOptions): P
   };
   /** One page of `items` as the API lists them, with `links.pages.next` (an absolute URL) while more follow. */
   const page = (url: URL, origin: string, key: string, items: unknown[]) => {
-    const perPage = Math.min(200, Number(url.searchParams.get('per_page') ?? options.perPage ?? 20));
+    const perPage = Math.min(options.maxPerPage ?? 200, Number(url.searchParams.get('per_page') ?? options.perPage ?? 20));
     const number = Number(url.searchParams.get('page') ?? 1);
     const pages: Record<string, string> = {};
     const link = (n: number) => {

@@ -31,6 +31,8 @@ export interface StartSshdOptions {
   logLevel?: 'QUIET' | 'FATAL' | 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3';
   /** Extra sshd_config lines, appended last. */
   extraConfig?: string[];
+  /** Listen on this port (several hosts on one port, each on its own address); default a free one. */
+  port?: number;
 }
 
 export interface RestartOptions {
@@ -303,7 +305,11 @@ export async function startSshd(options: StartSshdOptions = {}, t?: Teardownable
   };
 
   try {
-    await startOnFreePort();
+    if (options.port === undefined) await startOnFreePort();
+    else {
+      port = options.port;
+      if (!(await launch())) throw new Error(`sshd could not bind ${host}:${port}; its log:\n${logText}`);
+    }
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -35,7 +35,8 @@ export type FileFact =
 /** The files `needs` depend on, given this configuration. The data dir is always needed. */
 export function requiredFiles(config: Config, needs: readonly ConfigNeed[]): FileRequirement[] {
   const files: FileRequirement[] = [{ variable: 'BLUEGREEN_DATA_DIR', path: config.dataDir, kind: 'data-dir' }];
-  if (needs.includes('deploy-ssh') && COLOURS.some((colour) => config.hosts[colour].some((host) => host.kind === 'ssh'))) {
+  const sshHosts = config.discovery !== undefined || COLOURS.some((colour) => config.hosts[colour].some((host) => host.kind === 'ssh'));
+  if (needs.includes('deploy-ssh') && sshHosts) {
     files.push({ variable: 'BLUEGREEN_SSH_KEY', path: config.sshKeyPath, kind: 'deploy-key' });
     files.push({ variable: 'BLUEGREEN_KNOWN_HOSTS', path: config.knownHostsPath, kind: 'known-hosts' });
   }
@@ -69,6 +70,8 @@ function howToCreate(file: FileRequirement, config: Config): string {
       const scans = COLOURS.flatMap((colour) =>
         config.hosts[colour].flatMap((host) => (host.kind === 'ssh' ? [`ssh-keyscan -p ${host.port} ${host.host} >> ${file.path}`] : [])),
       );
+      // Hosts found by tag or scale set are known by their addresses only when they are looked up.
+      if (config.discovery) scans.push(`ssh-keyscan <each host's address> >> ${file.path}`);
       return (
         'every ssh:// host key is checked against it. Record them with `bluegreen provision blue --host-key SHA256:…` ' +
         '(and green), giving the fingerprint read on the host itself (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), ' +

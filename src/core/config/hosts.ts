@@ -1,10 +1,15 @@
-/** The hosts section: BLUE_HOST / GREEN_HOST (where releases go) and BLUE_URL / GREEN_URL (where they answer). */
+/**
+ * The hosts section: BLUE_HOST / GREEN_HOST (where releases go) and BLUE_URL / GREEN_URL (where they answer); or,
+ * with neither set, hosts found by tag (`digitalocean-lb`) or scale set (`azure-appgw`), addressed through
+ * BLUEGREEN_HOST_TEMPLATE and BLUEGREEN_URL_TEMPLATE.
+ */
 import path from 'node:path';
 import { z } from 'zod';
 import { COLOURS, type Colour } from '../colour.js';
 import type { Reader } from './reader.js';
-import type { HostLocation, HostTarget } from './types.js';
-import { absolutePathSchema, hostProblem, httpUrlSchema, urlTextProblem } from './values.js';
+import { UserError } from '../errors.js';
+import type { HostDiscovery, HostLocation, HostSource, HostTarget, ProviderConfig } from './types.js';
+import { absolutePathSchema, hostProblem, httpUrlSchema, nameSchema, urlTextProblem } from './values.js';
 
 /** Ports the embedded default (and any `file://` host without its own URL) is served on. */
 export const EMBEDDED_HOST_PORTS: Record<Colour, number> = { blue: 8001, green: 8002 };
@@ -61,6 +66,95 @@ export function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** One key per host and app root: two targets with the same key are the same place. */
+export function hostKey(target: HostLocation): string {
+  return target.kind === 'ssh' ? `ssh://${target.host}:${target.port}${target.appRoot}` : `file://${target.appRoot}`;
+}
+
+/** An address standing for `{ip}` while the templates are checked (TEST-NET-1, never a real host). */
+const SAMPLE_IP = '192.0.2.1';
+const HOST_TEMPLATE_EXPECTED = 'expected ssh://user@{ip}[:port][/app/root], with {ip} where each host\'s address goes';
+const URL_TEMPLATE_EXPECTED = 'expected http://{ip}[:port]/ or https://…, with {ip} where each host\'s address goes';
+
+function fillTemplate(template: string, ip: string): string {
+  return template.replaceAll('{ip}', formatHost(ip));
+}
+
+function hostTemplateSchema(defaultAppRoot: string) {
+  return z.string().superRefine((value, ctx) => {
+    const parsed = value.includes('{ip}') ? hostSchema(defaultAppRoot).safeParse(fillTemplate(value, SAMPLE_IP)) : undefined;
+    if (parsed?.success && parsed.data.kind === 'ssh' && parsed.data.host === SAMPLE_IP) return;
+    const detail = parsed && !parsed.success ? parsed.error.issues[0]?.message.replace(/^expected [^(]*/, '').trim() : '';
+    ctx.addIssue({ code: 'custom', message: `${HOST_TEMPLATE_EXPECTED}${detail ? ` ${detail}` : ''}` });
+  });
+}
+
+const urlTemplateSchema = z.string().superRefine((value, ctx) => {
+  const filled = fillTemplate(value, SAMPLE_IP);
+  const good = value.includes('{ip}') && httpUrlSchema({ realPort: true }).safeParse(filled).success && new URL(filled).hostname === SAMPLE_IP;
+  if (!good) ctx.addIssue({ code: 'custom', message: URL_TEMPLATE_EXPECTED });
+});
+
+/** A host found by tag or scale set at `ip`, through the templates. */
+export function discoveredHost(discovery: HostDiscovery, appRoot: string, ip: string): HostTarget {
+  const location = hostSchema(appRoot).safeParse(fillTemplate(discovery.hostTemplate, ip));
+  const url = fillTemplate(discovery.urlTemplate, ip);
+  if (!location.success || !httpUrlSchema({ realPort: true }).safeParse(url).success) {
+    throw new UserError(`the address ${JSON.stringify(ip.slice(0, 80))} found for a host does not make a host URL through BLUEGREEN_HOST_TEMPLATE and BLUEGREEN_URL_TEMPLATE`, {
+      hint: 'give the instances IPv4 addresses, or list the hosts in BLUE_HOST and GREEN_HOST',
+    });
+  }
+  return { ...location.data, url };
+}
+
+/** Where each colour's hosts can be found, when the provider can find them (a tag, a scale set). */
+function hostSources(reader: Reader, provider: ProviderConfig): Partial<Record<Colour, HostSource>> {
+  const sources: Partial<Record<Colour, HostSource>> = {};
+  for (const colour of COLOURS) {
+    const vmssVariable = `${colour.toUpperCase()}_VMSS`;
+    // A bad tag or name is reported where it is read; the colour still has its source.
+    if (provider.kind === 'digitalocean-lb') {
+      const target = provider.targets[colour];
+      if ('tag' in target) sources[colour] = { kind: 'digitalocean-tag', tag: target.tag };
+    } else if (provider.kind === 'azure-appgw' && reader.isSet(vmssVariable)) {
+      sources[colour] = { kind: 'azure-vmss', vmss: reader.read(vmssVariable, nameSchema, '') };
+    }
+    if (reader.isSet(vmssVariable) && provider.kind !== 'azure-appgw') {
+      reader.errors.push(`${vmssVariable} is set, but BLUEGREEN_PROVIDER=${provider.kind}: only azure-appgw finds a colour's hosts in a scale set`);
+    }
+  }
+  const { blue, green } = sources;
+  if (blue?.kind === 'azure-vmss' && green?.kind === 'azure-vmss' && blue.vmss !== '' && blue.vmss.toLowerCase() === green.vmss.toLowerCase()) {
+    reader.errors.push(`BLUE_VMSS and GREEN_VMSS are the same scale set ${JSON.stringify(blue.vmss)}: blue and green must be different hosts`);
+  }
+  return sources;
+}
+
+/** The discovery settings when neither colour lists its hosts and the provider can find both colours'. */
+function parseDiscovery(reader: Reader, sources: Partial<Record<Colour, HostSource>>, appRoot: string): HostDiscovery | undefined {
+  for (const colour of COLOURS) {
+    if (sources[colour]) continue;
+    const prefix = colour.toUpperCase();
+    const other = COLOURS.find((c) => c !== colour)!;
+    const how = sources[other]?.kind === 'azure-vmss' ? `set ${prefix}_VMSS to find them in a scale set` : `set ${prefix}_TAG to find them by tag`;
+    reader.errors.push(`${prefix}_HOST is not set, and ${colour}'s hosts cannot be found (${other}'s are found by tag or scale set): ${how}, or set BLUE_HOST and GREEN_HOST`);
+  }
+  const network = reader.read('BLUEGREEN_HOST_NETWORK', z.enum(['private', 'public'], { message: 'expected private or public' }), 'private');
+  if (network === 'public' && COLOURS.some((colour) => sources[colour]?.kind === 'azure-vmss')) {
+    reader.errors.push(
+      'BLUEGREEN_HOST_NETWORK=public: scale set instances are found by their private addresses only (a public address takes a further call per instance); use private, or list the hosts in BLUE_HOST and GREEN_HOST',
+    );
+  }
+  const { blue, green } = sources;
+  if (!blue || !green) return undefined;
+  return {
+    sources: { blue, green },
+    hostTemplate: reader.read('BLUEGREEN_HOST_TEMPLATE', hostTemplateSchema(appRoot), 'ssh://deploy@{ip}'),
+    urlTemplate: reader.read('BLUEGREEN_URL_TEMPLATE', urlTemplateSchema, 'http://{ip}/'),
+    network,
+  };
+}
+
 /** A comma-separated list: each item trimmed, empty items kept (so they are reported, not skipped). */
 function listOf(value: string): string[] {
   return value.split(',').map((item) => item.trim());
@@ -72,8 +166,16 @@ function listOf(value: string): string[] {
  * data dir); one set without the other is a problem. A `file://` host answers, unless its URL says otherwise,
  * where the embedded default's would: on this machine's ports 8001 and 8002, served by `bluegreen serve`.
  */
-export function parseHosts(reader: Reader, where: { dataDir: string; appRoot: string }): { embedded: boolean; hosts: Record<Colour, HostTarget[]> } {
-  const embedded = !reader.isSet('BLUE_HOST') && !reader.isSet('GREEN_HOST');
+export function parseHosts(
+  reader: Reader,
+  where: { dataDir: string; appRoot: string; provider: ProviderConfig },
+): { embedded: boolean; hosts: Record<Colour, HostTarget[]>; discovery: HostDiscovery | undefined } {
+  const listed = reader.isSet('BLUE_HOST') || reader.isSet('GREEN_HOST');
+  const sources = hostSources(reader, where.provider);
+  if (!listed && (sources.blue || sources.green)) {
+    return { embedded: false, hosts: { blue: [], green: [] }, discovery: parseDiscovery(reader, sources, where.appRoot) };
+  }
+  const embedded = !listed;
   if (!embedded && (!reader.isSet('BLUE_HOST') || !reader.isSet('GREEN_HOST'))) {
     const missing = reader.isSet('BLUE_HOST') ? 'GREEN_HOST' : 'BLUE_HOST';
     reader.errors.push(`${missing} is not set: set both BLUE_HOST and GREEN_HOST, or neither for the embedded default`);
@@ -111,11 +213,11 @@ export function parseHosts(reader: Reader, where: { dataDir: string; appRoot: st
     }
     hosts[colour] = locations.map((target, index) => ({ ...target, url: urls[index] ?? defaults[index] ?? '' }));
     for (const target of locations) {
-      const key = target.kind === 'ssh' ? `ssh://${target.host}:${target.port}${target.appRoot}` : `file://${target.appRoot}`;
+      const key = hostKey(target);
       const other = seen.get(key);
       if (other) reader.errors.push(`${prefix}_HOST names ${key} which ${other} names too: each host and app root serves one colour, once`);
       else seen.set(key, `${prefix}_HOST`);
     }
   }
-  return { embedded, hosts };
+  return { embedded, hosts, discovery: undefined };
 }

@@ -21,6 +21,11 @@ const RESTART_VARIABLES = new Set([
   'GREEN_HOST',
   'BLUE_URL',
   'GREEN_URL',
+  'BLUEGREEN_HOST_TEMPLATE',
+  'BLUEGREEN_URL_TEMPLATE',
+  'BLUEGREEN_HOST_NETWORK',
+  'BLUE_VMSS',
+  'GREEN_VMSS',
   'BLUEGREEN_APP_ROOT',
   'BLUEGREEN_PROVIDER',
   'BLUEGREEN_ROUTER_LISTEN',
@@ -71,6 +76,10 @@ function valuesByVariable(config: Config): Record<string, unknown> {
     const target = balancer?.targets[colour];
     return target && 'tag' in target ? target.tag : undefined;
   };
+  const scaleSet = (colour: 'blue' | 'green') => {
+    const source = config.discovery?.sources[colour];
+    return source?.kind === 'azure-vmss' ? source.vmss : undefined;
+  };
   return {
     BLUEGREEN_DATA_DIR: config.dataDir,
     BLUEGREEN_LISTEN: config.listen,
@@ -80,6 +89,11 @@ function valuesByVariable(config: Config): Record<string, unknown> {
     GREEN_HOST: config.hosts.green.map(location),
     BLUE_URL: config.hosts.blue.map((host) => host.url),
     GREEN_URL: config.hosts.green.map((host) => host.url),
+    BLUEGREEN_HOST_TEMPLATE: config.discovery?.hostTemplate,
+    BLUEGREEN_URL_TEMPLATE: config.discovery?.urlTemplate,
+    BLUEGREEN_HOST_NETWORK: config.discovery?.network,
+    BLUE_VMSS: scaleSet('blue'),
+    GREEN_VMSS: scaleSet('green'),
     BLUEGREEN_APP_ROOT: config.appRoot,
     BLUEGREEN_SSH_KEY: config.sshKeyPath,
     BLUEGREEN_KNOWN_HOSTS: config.knownHostsPath,

@@ -59,10 +59,10 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   const publicUrl = read('BLUEGREEN_PUBLIC_URL', httpUrlSchema({ realPort: true }));
   const verifyTimeoutSeconds = read('BLUEGREEN_VERIFY_TIMEOUT', wholeNumber(' of seconds').refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds'), 30);
   const healthPath = read('BLUEGREEN_HEALTH_PATH', healthPathSchema, '/');
-  const { embedded, hosts } = parseHosts(reader, { dataDir, appRoot });
 
-  // --- Traffic
+  // --- Traffic (before the hosts: a tag or scale set of the provider's may say where the hosts are)
   const provider = parseProvider(reader);
+  const { embedded, hosts, discovery } = parseHosts(reader, { dataDir, appRoot, provider });
   // An address that points at one machine cannot take a colour of several.
   const oneHostOnly: Partial<Record<string, string>> = { digitalocean: 'digitalocean-lb', 'azure-ip': 'azure-appgw' };
   const instead = oneHostOnly[provider.kind];
@@ -101,6 +101,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
       tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
       embedded,
       hosts,
+      discovery,
       appRoot,
       sshKeyPath,
       knownHostsPath,

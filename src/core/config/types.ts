@@ -17,6 +17,20 @@ export interface AzureCredentials {
   authorityUrl: string;
 }
 
+/** Where a colour's hosts are found when `*_HOST` is unset: the droplets with a tag, or a scale set's instances. */
+export type HostSource = { kind: 'digitalocean-tag'; tag: string } | { kind: 'azure-vmss'; vmss: string };
+
+/** Hosts found by tag or scale set, looked up again at every deploy, flip and status (autoscaling adds and removes them). */
+export interface HostDiscovery {
+  sources: Record<Colour, HostSource>;
+  /** `BLUEGREEN_HOST_TEMPLATE`: an `ssh://` URL with `{ip}` where each host's address goes. */
+  hostTemplate: string;
+  /** `BLUEGREEN_URL_TEMPLATE`: an `http(s)://` URL with `{ip}`, each host's own address for verification. */
+  urlTemplate: string;
+  /** `BLUEGREEN_HOST_NETWORK`: which of a host's addresses `{ip}` is. */
+  network: 'private' | 'public';
+}
+
 /** Where a load balancer sends a colour's traffic: the droplets with a tag, or a list of droplets (ids or names). */
 export type BalancerTarget = { tag: string } | { droplets: string[] };
 
@@ -38,8 +52,13 @@ export interface Config {
   tls: { cert: string; key: string } | undefined;
   /** True when no hosts are configured: two `file://` hosts under the data dir, served locally. */
   embedded: boolean;
-  /** Each colour's hosts: one or more. */
+  /**
+   * Each colour's hosts as `*_HOST` lists them (or the embedded default's): one or more. Empty when `discovery`
+   * finds them: ask `resolveHosts` (src/deploy/resolve-hosts.ts) for a colour's hosts of now.
+   */
   hosts: Record<Colour, HostTarget[]>;
+  /** Set when the hosts are not listed but found by tag or scale set. */
+  discovery: HostDiscovery | undefined;
   appRoot: string;
   sshKeyPath: string;
   knownHostsPath: string;

@@ -19,7 +19,15 @@ t.test('createProvider picks the provider by BLUEGREEN_PROVIDER', async (t) => {
       /^digitalocean reserved IP 203\.0\.113\.10$/,
     ],
     [
-      { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'x', DIGITALOCEAN_LOAD_BALANCER: 'web-lb', BLUE_TAG: 'web-blue', GREEN_DROPLET: 'web-g1,web-g2' },
+      {
+        BLUEGREEN_PROVIDER: 'digitalocean-lb',
+        DIGITALOCEAN_TOKEN: 'x',
+        DIGITALOCEAN_LOAD_BALANCER: 'web-lb',
+        BLUE_TAG: 'web-blue',
+        GREEN_DROPLET: 'web-g1,web-g2',
+        BLUE_HOST: 'ssh://deploy@10.0.0.5',
+        GREEN_HOST: 'ssh://deploy@10.0.0.6',
+      },
       /^digitalocean load balancer web-lb$/,
     ],
     [

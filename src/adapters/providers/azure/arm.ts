@@ -15,10 +15,14 @@ import { type AzureTokenSource, azureTiming, createAzureTokenSource } from './to
 export interface ArmClient {
   /** `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{type}/{name}` */
   networkPath(type: string, name: string): string;
+  /** `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/{type}/{name}` */
+  computePath(type: string, name: string): string;
   /** The time (ms, on the client's clock) an operation starting now must end by. */
   deadline(): number;
   /** GETs a resource; a 404 becomes a UserError saying `what` does not exist. */
   get<T = any>(path: string, apiVersion: string, what: string, deadline?: number): Promise<T>;
+  /** GETs a list: `value` of every page, following `nextLink`; a 404 becomes a UserError saying `what` does not exist. */
+  list<T = any>(path: string, apiVersion: string, what: string, deadline?: number): Promise<T[]>;
   /** PUTs a resource, follows its long-running operation to the end, and returns the resource as it is then. */
   put<T = any>(path: string, apiVersion: string, body: unknown, what: string, deadline?: number): Promise<T>;
 }
@@ -56,12 +60,27 @@ export function createArmClient(azure: AzureCredentials, options: ProviderOption
 
   const withVersion = (path: string, apiVersion: string) => `${path}?api-version=${encodeURIComponent(apiVersion)}`;
 
+  const resourcePath = (namespace: string, type: string, name: string) =>
+    `/subscriptions/${encodeURIComponent(azure.subscriptionId)}/resourceGroups/${encodeURIComponent(azure.resourceGroup)}/providers/${namespace}/${type}/${encodeURIComponent(name)}`;
+
   const arm: ArmClient = {
-    networkPath: (type, name) =>
-      `/subscriptions/${encodeURIComponent(azure.subscriptionId)}/resourceGroups/${encodeURIComponent(azure.resourceGroup)}/providers/Microsoft.Network/${type}/${encodeURIComponent(name)}`,
+    networkPath: (type, name) => resourcePath('Microsoft.Network', type, name),
+    computePath: (type, name) => resourcePath('Microsoft.Compute', type, name),
     deadline: http.deadline,
     async get(path, apiVersion, what, deadline = http.deadline()) {
       return (await http.request({ method: 'GET', url: withVersion(path, apiVersion), what, deadline })).body;
+    },
+    async list(path, apiVersion, what, deadline = http.deadline()) {
+      const items: any[] = [];
+      const seen = new Set<string>();
+      // `nextLink` is an absolute URL with its own api-version; the client refuses one outside AZURE_ARM_URL's origin.
+      for (let url: string | undefined = withVersion(path, apiVersion); url !== undefined && !seen.has(url); ) {
+        seen.add(url);
+        const body: any = (await http.request({ method: 'GET', url, what, deadline })).body;
+        if (Array.isArray(body?.value)) items.push(...body.value);
+        url = typeof body?.nextLink === 'string' && body.nextLink !== '' ? body.nextLink : undefined;
+      }
+      return items;
     },
     async put(path, apiVersion, body, what, deadline = http.deadline()) {
       const started = await http.request({ method: 'PUT', url: withVersion(path, apiVersion), what, json: body, deadline });
