@@ -155,7 +155,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     // Lines said after the push's first answer go to whoever asks for them next (see commit).
     let sayNow = request.say;
     const sayFor = (target: DeployTarget) => (line: string) => sayNow(several ? `[${target.label}] ${line}` : line);
-    request.say(`deploying ${revision.slice(0, 12)} to ${colour} on ${several ? `${targets.length} hosts` : `${targets[0]?.label}, ${config.hosts[colour][0]?.appRoot}`}`);
+    request.say(`deploying ${revision.slice(0, 12)} to ${colour} on ${several ? `${targets.length} hosts` : `${targets[0]?.label}, ${targets[0]?.appRoot}`}`);
 
     const inspected = await onEvery(targets, config.parallel, (target) => target.inspect());
     if (inspected.failed.length > 0) throw hostsFailed('reading the host', colour, inspected.failed, targets.length, 'nothing was deployed');

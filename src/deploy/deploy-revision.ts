@@ -59,7 +59,7 @@ export async function deployRevision(options: DeployRevisionOptions): Promise<st
     });
   }
 
-  const targets = createTargets(config, colour);
+  const targets = await createTargets(config, colour);
   const engine = createDeployEngine({ config: () => config, targets: () => targets, liveColour: options.liveColour, log: say });
   try {
     const deploy = await engine.prepare({ colour, revision, by: options.by, reader, say, forceLive: options.forceLive });

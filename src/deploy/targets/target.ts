@@ -49,6 +49,8 @@ export interface PreparedRelease {
 export interface DeployTarget {
   /** e.g. `deploy@10.0.0.5:22`, used in progress and errors. */
   readonly label: string;
+  /** Where on the target the releases live, for progress lines. */
+  readonly appRoot: string;
   inspect(): Promise<TargetState>;
   prepare(input: PrepareInput): Promise<PreparedRelease>;
   /** Points the target back at a release it holds. */
