@@ -10,8 +10,8 @@ t.test('no configuration at all is the embedded default', async (t) => {
   t.ok(config?.embedded);
   t.equal(config?.dataDir, '/srv/deploy/.bluegreen');
   t.same(config?.listen, { host: '127.0.0.1', port: 7000 });
-  t.same(config?.hosts.blue, { kind: 'file', appRoot: '/srv/deploy/.bluegreen/hosts/blue', url: 'http://127.0.0.1:8001/' });
-  t.same(config?.hosts.green, { kind: 'file', appRoot: '/srv/deploy/.bluegreen/hosts/green', url: 'http://127.0.0.1:8002/' });
+  t.same(config?.hosts.blue, [{ kind: 'file', appRoot: '/srv/deploy/.bluegreen/hosts/blue', url: 'http://127.0.0.1:8001/' }]);
+  t.same(config?.hosts.green, [{ kind: 'file', appRoot: '/srv/deploy/.bluegreen/hosts/green', url: 'http://127.0.0.1:8002/' }]);
   t.same(config?.provider, { kind: 'local', listen: { host: '127.0.0.1', port: 8080 } });
   t.equal(config?.keepReleases, 5);
   t.equal(config?.lockWaitMs, 120_000);
@@ -29,8 +29,8 @@ t.test('ssh hosts with ports, app roots in the URL, and defaults', async (t) => 
   );
   t.same(errors, []);
   t.notOk(config?.embedded);
-  t.same(config?.hosts.blue, { kind: 'ssh', user: 'deploy', host: '127.0.0.2', port: 2222, appRoot: '/var/www/shop', url: 'http://127.0.0.2/' });
-  t.same(config?.hosts.green, { kind: 'ssh', user: 'web', host: 'green.example', port: 22, appRoot: '/srv/site', url: 'http://green.example/' });
+  t.same(config?.hosts.blue, [{ kind: 'ssh', user: 'deploy', host: '127.0.0.2', port: 2222, appRoot: '/var/www/shop', url: 'http://127.0.0.2/' }]);
+  t.same(config?.hosts.green, [{ kind: 'ssh', user: 'web', host: 'green.example', port: 22, appRoot: '/srv/site', url: 'http://green.example/' }]);
 });
 
 t.test('each bad value is named with what it expects, all at once', async (t) => {
@@ -48,10 +48,10 @@ t.test('each bad value is named with what it expects, all at once', async (t) =>
     'BLUEGREEN_LISTEN="localhost": expected host:port, e.g. 127.0.0.1:7000',
     'BLUEGREEN_KEEP_RELEASES="lots": expected a whole number',
     'BLUEGREEN_HEALTH_PATH="health": expected a path starting with /',
+    'BLUEGREEN_PROVIDER="aws": expected one of digitalocean, digitalocean-lb, azure-appgw, azure-ip, local',
     'BLUE_HOST="deploy@host": expected ssh://user@host[:port][/app/root] or file:///app/root',
     'BLUE_URL="ftp://x": expected an http:// or https:// URL',
     'GREEN_HOST="ssh://host-without-user": expected ssh://user@host[:port][/app/root] or file:///app/root',
-    'BLUEGREEN_PROVIDER="aws": expected one of digitalocean, digitalocean-lb, azure-appgw, azure-ip, local',
     'BLUEGREEN_WEB_SERVER="iis": expected apache or nginx',
   ]);
 });
@@ -207,13 +207,13 @@ t.test('paths: relative to the working directory, ~/ under HOME', async (t) => {
 
 t.test('file:// hosts answer on the embedded ports unless told; a router on any free port gives no production address', async (t) => {
   const { config } = parseConfig({ BLUE_HOST: 'file:///srv/blue', GREEN_HOST: 'file:///srv/green', BLUE_URL: 'http://127.0.0.1:0/' }, cwd);
-  t.same(config?.hosts.blue, { kind: 'file', appRoot: '/srv/blue', url: 'http://127.0.0.1:0/' }, 'served from this process on any free port');
-  t.same(config?.hosts.green, { kind: 'file', appRoot: '/srv/green', url: 'http://127.0.0.1:8002/' });
+  t.same(config?.hosts.blue, [{ kind: 'file', appRoot: '/srv/blue', url: 'http://127.0.0.1:0/' }], 'served from this process on any free port');
+  t.same(config?.hosts.green, [{ kind: 'file', appRoot: '/srv/green', url: 'http://127.0.0.1:8002/' }]);
   t.equal(config?.publicUrl, 'http://127.0.0.1:8080/');
   t.equal(parseConfig({ BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0' }, cwd).config?.publicUrl, undefined);
   t.equal(parseConfig({ BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0', BLUEGREEN_PUBLIC_URL: 'http://127.0.0.1:8088/' }, cwd).config?.publicUrl, 'http://127.0.0.1:8088/');
   const ipv6 = parseConfig({ BLUE_HOST: 'ssh://deploy@[2001:db8::1]:2222/srv', GREEN_HOST: 'ssh://deploy@green.example', BLUEGREEN_LISTEN: '[::1]:7000' }, cwd).config;
-  t.same(ipv6?.hosts.blue, { kind: 'ssh', user: 'deploy', host: '2001:db8::1', port: 2222, appRoot: '/srv', url: 'http://[2001:db8::1]/' });
+  t.same(ipv6?.hosts.blue, [{ kind: 'ssh', user: 'deploy', host: '2001:db8::1', port: 2222, appRoot: '/srv', url: 'http://[2001:db8::1]/' }]);
   t.same(ipv6?.listen, { host: '::1', port: 7000 });
 });
 

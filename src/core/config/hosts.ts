@@ -187,10 +187,11 @@ export function parseHosts(
     const fallback: HostLocation = { kind: 'file', appRoot: path.join(where.dataDir, 'hosts', colour) };
     const locations = embedded
       ? [fallback]
-      : reader.read(`${prefix}_HOST`, z.string().transform((value, ctx) => listOf(value).map((item, index) => {
+      : reader.read(`${prefix}_HOST`, z.string().transform((value, ctx) => listOf(value).map((item, index, list) => {
           const parsed = hostSchema(where.appRoot).safeParse(item);
           if (parsed.success) return parsed.data;
-          ctx.addIssue({ code: 'custom', message: `host ${index + 1} (${JSON.stringify(item.slice(0, 80))}): ${parsed.error.issues[0]?.message ?? EXPECTED}` });
+          const why = parsed.error.issues[0]?.message ?? EXPECTED;
+          ctx.addIssue({ code: 'custom', message: list.length > 1 ? `host ${index + 1} (${JSON.stringify(item.slice(0, 80))}): ${why}` : why });
           return fallback;
         })), [fallback]);
     const urlsGiven = reader.isSet(`${prefix}_URL`);
@@ -198,10 +199,11 @@ export function parseHosts(
     // A file:// host served from this process may take any free port (0); a remote one answers on a real port.
     const urlSchema = httpUrlSchema({ realPort: locations.some((target) => target.kind === 'ssh') });
     const urls = urlsGiven
-      ? reader.read(`${prefix}_URL`, z.string().transform((value, ctx) => listOf(value).map((item, index) => {
+      ? reader.read(`${prefix}_URL`, z.string().transform((value, ctx) => listOf(value).map((item, index, list) => {
           const parsed = urlSchema.safeParse(item);
           if (parsed.success) return parsed.data;
-          ctx.addIssue({ code: 'custom', message: `URL ${index + 1} (${JSON.stringify(item.slice(0, 80))}): ${parsed.error.issues[0]?.message ?? 'expected an http(s) URL'}` });
+          const why = parsed.error.issues[0]?.message ?? 'expected an http(s) URL';
+          ctx.addIssue({ code: 'custom', message: list.length > 1 ? `URL ${index + 1} (${JSON.stringify(item.slice(0, 80))}): ${why}` : why });
           return '';
         })), defaults)
       : defaults;
