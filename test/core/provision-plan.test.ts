@@ -57,7 +57,8 @@ t.test('targets come from BLUE_HOST/GREEN_HOST; file:// hosts, root deploy users
   t.throws(() => provisionTargets(config({ GREEN_HOST: 'ssh://deploy@10.0.0.1/srv/other' }), ['blue', 'green']), {
     message: /blue and green are the same host \(10\.0\.0\.1:22\)/,
   });
-  t.equal(provisionTargets(config({ GREEN_HOST: 'ssh://deploy@10.0.0.1' }), ['blue', 'green']).length, 2, 'same host, same site: fine');
+  // Both colours in one app root would overwrite each other's `current`: refused by the configuration already.
+  t.throws(() => config({ GREEN_HOST: 'ssh://deploy@10.0.0.1' }), { message: 'GREEN_HOST names ssh://10.0.0.1:22/var/www/app which BLUE_HOST names too: each host and app root serves one colour, once' });
 });
 
 t.test('script arguments and the remote argv', async (t) => {
