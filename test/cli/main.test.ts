@@ -100,7 +100,7 @@ t.test('releases and activate on a host with nothing deployed say so', async (t)
   const list = await runCli(dir, ['releases', 'blue'], env);
   t.equal(list.code, 0, list.stderr);
   t.match(list.stdout, /no releases on blue yet: git push blue main/);
-  t.same(JSON.parse((await runCli(dir, ['releases', 'blue', '--json'], env)).stdout), { colour: 'blue', current: null, releases: [] });
+  t.same(JSON.parse((await runCli(dir, ['releases', 'blue', '--json'], env)).stdout), { colour: 'blue', current: null, releases: [], hosts: [{ host: 'this machine', current: null, releases: [] }] });
   const missing = await runCli(dir, ['activate', 'blue', '20990101000000-aaaaaaaaaaaa'], { ...env, BLUEGREEN_LOCK_WAIT: '0' });
   t.equal(missing.code, 1);
   t.match(missing.stderr, /error: blue has no release 20990101000000-aaaaaaaaaaaa\nhint: list them with `bluegreen releases blue`/);
