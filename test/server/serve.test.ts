@@ -93,14 +93,14 @@ t.test('startup errors end serve at once with exit 2, naming the variable and th
     [
       'a TLS file that is missing',
       { BLUEGREEN_TLS_CERT: 'missing.pem', BLUEGREEN_TLS_KEY: 'not.pem' },
-      `error: cannot read BLUEGREEN_TLS_CERT ${path.join(dir, 'missing.pem')}: ENOENT`,
-      'hint: set BLUEGREEN_TLS_CERT to a readable PEM file',
+      `  - BLUEGREEN_TLS_CERT: the TLS certificate ${path.join(dir, 'missing.pem')} does not exist: set BLUEGREEN_TLS_CERT to a readable PEM file`,
+      'hint: fix the variables above in the environment or in .env (see `bluegreen init`)',
     ],
     [
       'a TLS file that is not PEM',
       { BLUEGREEN_TLS_CERT: 'not.pem', BLUEGREEN_TLS_KEY: 'not.pem' },
-      `error: BLUEGREEN_TLS_CERT ${path.join(dir, 'not.pem')} is not a PEM certificate`,
-      'hint: set BLUEGREEN_TLS_CERT to the server certificate in PEM form',
+      `  - BLUEGREEN_TLS_CERT: the TLS certificate ${path.join(dir, 'not.pem')} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      'hint: fix the variables above in the environment or in .env (see `bluegreen init`)',
     ],
     [
       'the git address in use',
