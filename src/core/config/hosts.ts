@@ -9,7 +9,7 @@ import { COLOURS, type Colour } from '../colour.js';
 import type { Reader } from './reader.js';
 import { UserError } from '../errors.js';
 import type { HostDiscovery, HostLocation, HostSource, HostTarget, ProviderConfig } from './types.js';
-import { absolutePathSchema, hostProblem, httpUrlSchema, nameSchema, urlTextProblem } from './values.js';
+import { absolutePathSchema, hostProblem, httpUrlSchema, nameSchema, parseUrlText } from './values.js';
 
 /** Ports the embedded default (and any `file://` host without its own URL) is served on. */
 export const EMBEDDED_HOST_PORTS: Record<Colour, number> = { blue: 8001, green: 8002 };
@@ -31,14 +31,9 @@ export function hostSchema(defaultAppRoot: string) {
       ctx.addIssue({ code: 'custom', message: detail ? `${EXPECTED} (${detail})` : EXPECTED });
       return z.NEVER;
     };
-    const textProblem = urlTextProblem(value);
-    if (textProblem) return fail(textProblem);
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return fail();
-    }
+    const parsed = parseUrlText(value);
+    if (!parsed.url) return fail(parsed.problem);
+    const { url } = parsed;
     if (url.search || url.hash) return fail('no ?query or #fragment');
     // URL parsing has already resolved `..` segments; escaped ones (`..%2F`) are caught after decoding.
     const appRoot = decode(url.pathname)?.replace(/\/+$/, '');

@@ -47,6 +47,17 @@ export function urlTextProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** A URL from a variable's text, or why it is none: `problem` is undefined when only the URL syntax failed. */
+export function parseUrlText(value: string): { url: URL } | { url: undefined; problem: string | undefined } {
+  const problem = urlTextProblem(value);
+  if (problem) return { url: undefined, problem };
+  try {
+    return { url: new URL(value) };
+  } catch {
+    return { url: undefined, problem: undefined };
+  }
+}
+
 /** Loopback hosts, where plain http cannot be overheard. */
 function isLoopback(hostname: string): boolean {
   return /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(hostname);
@@ -63,14 +74,9 @@ interface HttpUrlOptions {
 export function httpUrlSchema(options: HttpUrlOptions) {
   return z.string().superRefine((value, ctx) => {
     const fail = (detail?: string) => ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL${detail ? ` (${detail})` : ''}` });
-    const textProblem = urlTextProblem(value);
-    if (textProblem) return fail(textProblem);
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return fail();
-    }
+    const parsed = parseUrlText(value);
+    if (!parsed.url) return fail(parsed.problem);
+    const { url } = parsed;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail();
     if (url.username || url.password) return fail('without user:password@: URLs appear in logs and status');
     if (options.realPort && url.port === '0') return fail('port 0 is not a port anything answers on');
