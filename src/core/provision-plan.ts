@@ -4,7 +4,7 @@
  * preparation as cloud-init user-data. Pure: no sockets, no files, no child processes.
  */
 import type { Colour } from './colour.js';
-import type { Config } from './config.js';
+import type { Config, HostTarget } from './config.js';
 import { checkWebListen } from './config/values.js';
 import { UserError } from './errors.js';
 
@@ -69,10 +69,13 @@ export interface ScriptOutput {
   complete: boolean;
 }
 
-/** The hosts `bluegreen provision blue|green|all` prepares, refusing what it cannot prepare. */
-export function provisionTargets(config: Config, colours: readonly Colour[]): ProvisionTarget[] {
+/**
+ * The hosts `bluegreen provision blue|green|all` prepares, refusing what it cannot prepare. `hosts` are each
+ * colour's hosts now: listed in the configuration, or found by tag or scale set.
+ */
+export function provisionTargets(config: Config, colours: readonly Colour[], hosts: Partial<Record<Colour, readonly HostTarget[]>> = config.hosts): ProvisionTarget[] {
   const targets: ProvisionTarget[] = [];
-  for (const colour of colours) for (const host of config.hosts[colour]) {
+  for (const colour of colours) for (const host of hosts[colour] ?? []) {
     const variable = `${colour.toUpperCase()}_HOST`;
     if (host.kind !== 'ssh') {
       throw new UserError(

@@ -6,7 +6,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Colour } from '../core/colour.js';
-import type { Config } from '../core/config.js';
+import type { Config, HostTarget } from '../core/config.js';
+import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { UserError } from '../core/errors.js';
 import {
   SCRIPT_NAME,
@@ -94,6 +95,13 @@ function webListenOf(options: { config: Config; webListen?: string | undefined }
   return options.webListen ?? options.config.webListen;
 }
 
+/** Each colour's hosts now: hosts found by tag or scale set are looked up, listed ones are as configured. */
+async function hostsNow(config: Config, colours: readonly Colour[]): Promise<Partial<Record<Colour, HostTarget[]>>> {
+  const hosts: Partial<Record<Colour, HostTarget[]>> = {};
+  for (const colour of colours) hosts[colour] = await resolveHosts(config, colour);
+  return hosts;
+}
+
 export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
   const { config, dryRun } = options;
   if (options.hostKey !== undefined && !HOST_KEY_FORMAT.test(options.hostKey)) {
@@ -102,7 +110,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       hint: 'give it as `ssh-keygen -lf` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
     });
   }
-  const targets = provisionTargets(config, options.colours);
+  const targets = provisionTargets(config, options.colours, await hostsNow(config, options.colours));
   const deployPublicKey = readDeployPublicKey(config);
   const authSource = adminAuthSource(config.admin.keyPath, (options.env ?? process.env).SSH_AUTH_SOCK);
   let auth: AdminCredentials;

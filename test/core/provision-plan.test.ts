@@ -167,3 +167,15 @@ t.test('cloud-init user-data: the bundle in write_files, the script in runcmd', 
   t.notOk(argv.includes('--dry-run'), 'cloud-init applies');
   t.ok(argv.includes(KEY));
 });
+
+t.test('provision prepares every host of a colour: listed, or found by tag or scale set and handed in', async (t) => {
+  const found = [
+    { kind: 'ssh' as const, user: 'deploy', host: '10.0.1.1', port: 22, appRoot: '/var/www/app', url: 'http://10.0.1.1/' },
+    { kind: 'ssh' as const, user: 'deploy', host: '10.0.1.2', port: 22, appRoot: '/var/www/app', url: 'http://10.0.1.2/' },
+  ];
+  t.same(
+    provisionTargets(config({}), ['blue'], { blue: found }).map((target) => `${target.colour} ${target.host}`),
+    ['blue 10.0.1.1', 'blue 10.0.1.2'],
+  );
+  t.same(provisionTargets(config({ BLUE_HOST: 'ssh://deploy@10.0.0.1,ssh://deploy@10.0.0.3' }), ['blue']).map((target) => target.host), ['10.0.0.1', '10.0.0.3']);
+});
