@@ -45,8 +45,10 @@ t.test('endProcessTree kills what ignores SIGTERM, after KILL_AFTER_MS', async (
   const { child, pids } = await shellTree(true);
   const before = Date.now();
   await endProcessTree(child);
+  // Every process of the tree ignores SIGTERM: only the SIGKILL can have ended them. (The root shell may end
+  // by its own exit once its children are killed, or by the SIGKILL: which one comes first is a race.)
   t.same(pids.filter(running), [], 'all gone');
-  t.equal(child.signalCode, 'SIGKILL');
+  t.ok(child.signalCode === 'SIGKILL' || child.exitCode !== null, 'the root ended');
   t.ok(Date.now() - before < 2 * KILL_AFTER_MS + 1000, `in ${Date.now() - before} ms`);
 });
 
