@@ -15,7 +15,8 @@ import { processAlive } from '../adapters/process/process-alive.js';
 import type { Colour } from '../core/colour.js';
 import { UserError } from '../core/errors.js';
 import { DEPLOY_REF, ZERO_SHA, decideRefUpdates } from '../core/ref-policy.js';
-import type { DeployEngine, PreparedDeploy } from './deploy-engine.js';
+import type { DeployEngine } from './deploy-engine.js';
+import type { PreparedDeploy } from './prepared-deploy.js';
 
 /** One line of a hook's input: `OLDREV NEWREV REF`. */
 export interface RefUpdate {
