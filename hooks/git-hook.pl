@@ -35,8 +35,14 @@ sub refuse {
     exit 1;
 }
 
-refuse("unknown hook $hook") unless $hook =~ /\A(pre-receive|post-receive|reference-transaction)\z/;
-refuse('unknown reference-transaction state') if $transaction && ($state // '') !~ /\A(prepared|committed|aborted)\z/;
+# A hook script that names no hook of ours is a broken install: say so whatever the hook (git ignores the exit
+# status of the hooks that cannot refuse, so failing is safe).
+sub broken_install {
+    say_line("bluegreen: the deploy hook was installed wrong ($_[0]); restart bluegreen serve to rewrite it");
+    exit 1;
+}
+broken_install("unknown hook $hook") unless $hook =~ /\A(pre-receive|post-receive|reference-transaction)\z/;
+broken_install('unknown reference-transaction state ' . ($state // 'none')) if $transaction && ($state // '') !~ /\A(prepared|committed|aborted)\z/;
 
 # The error's name (ENOENT), loaded only on this path: Errno costs milliseconds.
 sub errno_name {

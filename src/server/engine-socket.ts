@@ -1,5 +1,5 @@
 /**
- * The deploy engine's end of the pre-receive hook (hooks/pre-receive.pl): a unix socket in the data directory
+ * The deploy engine's end of the git hooks (hooks/git-hook.pl): a unix socket in the data directory
  * on which the hook (a child of a git-receive-pack this server spawned) hands over a push, and receives
  * progress lines and a final verdict. A UserError from the handler reaches the pusher as `error: MESSAGE`
  * and `hint: HINT` lines.

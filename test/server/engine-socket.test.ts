@@ -165,6 +165,14 @@ t.test('reference-transaction and post-receive calls reach the handler with thei
   const unnamed = await runHook(f.repo('blue'), env, input, []).done;
   t.equal(unnamed.code, 0, unnamed.stderr);
   t.equal(requests.at(-1)?.call.hook, 'pre-receive', 'with no name the hook is pre-receive');
+
+  const before = requests.length;
+  for (const args of [['update'], ['reference-transaction', 'later']]) {
+    const broken = await runHook(f.repo('blue'), env, input, args).done;
+    t.equal(broken.code, 1, `${args.join(' ')}: a broken install fails`);
+    t.match(broken.stdout, /^bluegreen: the deploy hook was installed wrong \(unknown (hook update|reference-transaction state later)\); restart bluegreen serve to rewrite it\n$/);
+  }
+  t.equal(requests.length, before, 'a broken install never reaches the engine');
 });
 
 t.test('a reference-transaction that does not change main never contacts the engine', async (t) => {
