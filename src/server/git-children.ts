@@ -7,11 +7,14 @@
  *
  * The children share the server's process group, so a process tree is found through /proc (Linux, like the
  * hook) and every process in it signalled: SIGTERM first, the processes below git-receive-pack before it,
- * which lets it remove its quarantine; then SIGKILL for whatever is left after KILL_AFTER_MS.
+ * which lets it remove its quarantine; then SIGKILL for whatever is left after KILL_AFTER_MS. A quarantine that
+ * git-receive-pack had no time to remove (killed, or slow under load) is removed once the tree is gone: found
+ * by the GIT_QUARANTINE_PATH git gives its unpack and hook processes, so no other push's quarantine is touched.
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
+import { isQuarantine } from '../adapters/git/repos.js';
 import { loggable } from './log-text.js';
 
 /** How long a process gets to end after SIGTERM before it is killed. */
@@ -59,6 +62,23 @@ function processTree(root: number): Proc[] {
   return tree;
 }
 
+/** The quarantine directories named in these processes' environments. */
+function quarantinesOf(procs: readonly Proc[]): string[] {
+  const found: string[] = [];
+  for (const proc of procs) {
+    let environ = '';
+    try {
+      environ = fs.readFileSync(`/proc/${proc.pid}/environ`, 'latin1');
+    } catch {
+      continue;
+    }
+    const entry = environ.split('\0').find((e) => e.startsWith('GIT_QUARANTINE_PATH='));
+    const dir = entry?.slice('GIT_QUARANTINE_PATH='.length);
+    if (dir && isQuarantine(dir)) found.push(dir);
+  }
+  return found;
+}
+
 function signal(procs: readonly Proc[], name: NodeJS.Signals): void {
   for (const proc of procs) {
     if (proc.start !== undefined && stat(proc.pid)?.start !== proc.start) continue;
@@ -82,9 +102,10 @@ async function waitFor(done: () => boolean, ms: number): Promise<void> {
 }
 
 /**
- * Ends `child` and every process below it; resolves when they are gone. The processes below go first: a
- * git-receive-pack whose unpack or hook dies cleans up after itself (its quarantine) and exits, where one
- * signalled together with them may leave the quarantine to an unpack still writing into it.
+ * Ends `child` and every process below it; resolves when they are gone and their quarantine with them. The
+ * processes below go first: a git-receive-pack whose unpack or hook dies cleans up after itself (its
+ * quarantine) and exits, where one signalled together with them may leave the quarantine to an unpack still
+ * writing into it.
  */
 export async function endProcessTree(child: ChildProcess): Promise<void> {
   if (child.pid === undefined) return;
@@ -95,14 +116,18 @@ export async function endProcessTree(child: ChildProcess): Promise<void> {
     else child.once('exit', () => resolve());
   });
   const below = processTree(root).slice(1);
+  const quarantines = new Set(quarantinesOf(below));
   signal(below, 'SIGTERM');
   await waitFor(() => alive(below).length === 0, KILL_AFTER_MS / 2);
   const tree = ended() ? below : processTree(root);
+  for (const dir of quarantinesOf(tree)) quarantines.add(dir);
   signal(tree, 'SIGTERM');
   await waitFor(() => ended() && alive(tree).length === 0, KILL_AFTER_MS);
   signal(alive([...below, ...tree]), 'SIGKILL');
   if (!ended()) child.kill('SIGKILL');
   await exited;
+  await waitFor(() => alive([...below, ...tree]).length === 0, KILL_AFTER_MS);
+  for (const dir of quarantines) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Copies a child's error output to the log a line at a time, up to MAX_STDERR_LOGGED characters. */

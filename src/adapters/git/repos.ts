@@ -77,6 +77,12 @@ export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [P
   return result;
 }
 
+/** A push's quarantine directory: `objects/tmp_objdir-incoming-*` (or the older `objects/incoming-*`). */
+export function isQuarantine(dir: string): boolean {
+  return QUARANTINE_NAME.test(path.basename(dir)) && path.basename(path.dirname(dir)) === 'objects';
+}
+const QUARANTINE_NAME = /^(tmp_objdir-)?incoming-/;
+
 /**
  * Removes what killed pushes left in the repositories: quarantine directories (`objects/tmp_objdir-incoming-*`,
  * `objects/incoming-*`) and temporary packs. Only while no git-receive-pack runs (at start). Returns the paths.
@@ -86,7 +92,7 @@ export function removePushLeftovers(dataDir: string): string[] {
   for (const colour of COLOURS) {
     const objects = path.join(repoPath(dataDir, colour), 'objects');
     const candidates = [
-      ...listDir(objects).filter((n) => /^(tmp_objdir-)?incoming-/.test(n)).map((n) => path.join(objects, n)),
+      ...listDir(objects).filter((n) => QUARANTINE_NAME.test(n)).map((n) => path.join(objects, n)),
       ...listDir(path.join(objects, 'pack')).filter((n) => /^tmp_(pack|idx|rev)_/.test(n)).map((n) => path.join(objects, 'pack', n)),
     ];
     for (const leftover of candidates) {
