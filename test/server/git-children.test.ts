@@ -5,7 +5,7 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { createGitChildren, endProcessTree, KILL_AFTER_MS } from '../../src/server/git-children.js';
+import { createGitChildren, endProcessTree } from '../../src/server/git-children.js';
 
 /** Is `pid` a live process (not a zombie)? */
 function running(pid: number): boolean {
