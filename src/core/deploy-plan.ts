@@ -1,6 +1,6 @@
 import type { Colour } from './colour.js';
 import { releaseId, releaseTime } from './release-id.js';
-import { type Argv, type HostState, discardCommand, finalizeCommand, prepareNextCommand, pruneCommand, revertCommand, stageCommand } from './remote-commands.js';
+import { type Argv, type HostState, type StageSource, deploySessionCommand, discardCommand, revertCommand } from './remote-commands.js';
 import { type TreeChange, type TreeEntry, fileChanges } from './tree-changes.js';
 
 export interface DeployInput {
@@ -16,6 +16,8 @@ export interface DeployInput {
    * undefined means a full deploy.
    */
   changes: TreeChange[] | undefined;
+  /** Changes from the host's spare tree (`host.spareRevision`) to `revision`, when git knows that revision. */
+  spareChanges: TreeChange[] | undefined;
   /** The pushed tree's files, for a full deploy (unused when `changes` are given). */
   tree: readonly TreeEntry[];
 }
@@ -27,27 +29,23 @@ export interface DeployPlan {
   /** The release the new one is built from (hard-linked), for an incremental deploy. */
   base: string | undefined;
   counts: { added: number; changed: number; removed: number };
+  /** What the release is built from on the host. */
+  source: StageSource;
   /** Files whose content is sent. */
   send: TreeEntry[];
   /**
-   * The start of the stage step's stdin: NUL-separated paths to remove from the staged copy, then their parent
+   * The start of the session's stdin: NUL-separated paths to remove from the staged copy, then their parent
    * directories (deepest first), removed when left empty.
    */
   removals: Buffer;
-  /** Builds the release: stdin is `removals`, then the tar stream of `send` (when there is anything to send). */
-  stage: Argv;
-  /** Removes what `stage` made, for a deploy that does not switch. */
+  /** The whole deploy on the host (see deploySessionCommand): stdin is `removals`, then the padded tar of `send`. */
+  session: Argv;
+  /** Removes what the session staged, for a session that ended before its switch. */
   discard: Argv;
-  /** Writes REVISION and switches `current` to the release. */
-  finalize: Argv;
-  /** After `finalize`, for a switch that did not stand: `current` back where it was, the release removed. */
+  /** After the switch, for a deploy that did not stand: `current` back where it was, the release removed. */
   revert: Argv;
-  /** Releases deleted after the switch, oldest first. */
+  /** Releases deleted once the deploy stood, oldest first. */
   prune: string[];
-  /** Off the push's clock: clears stale copies and prepares the next deploy's copy of the new release. */
-  prepareNext: Argv;
-  /** Off the push's clock, after `prepareNext`: deletes `prune`. */
-  deletePruned: Argv;
 }
 
 /**
@@ -84,47 +82,59 @@ function parentDirectories(paths: readonly string[]): string[] {
 
 const nulList = (paths: readonly string[]) => Buffer.from(paths.map((p) => `${p}\0`).join(''));
 
-/** Decides how to bring a host from its current release to `revision`. Pure. */
-export function planDeploy(input: DeployInput): DeployPlan {
-  const { release } = input;
-  const staging = `releases/.staging-${release}`;
-  const incremental = input.changes !== undefined && input.host.current !== undefined;
-  const changes = incremental ? fileChanges(input.changes ?? []) : [];
-  const send = incremental
-    ? changes.flatMap((c) => (c.mode !== undefined && c.blob !== undefined ? [{ path: c.path, mode: c.mode, blob: c.blob }] : []))
-    : [...input.tree];
+/** The removals and files to send that turn a tree into `revision`'s, given the changes between them. */
+function delta(changes: readonly TreeChange[]) {
+  const files = fileChanges([...changes]);
+  const send = files.flatMap((c) => (c.mode !== undefined && c.blob !== undefined ? [{ path: c.path, mode: c.mode, blob: c.blob }] : []));
   // A type change (file <-> symlink) is removed first, so the new entry is created fresh.
-  const removed = changes.filter((c) => c.status === 'deleted' || c.status === 'type-changed').map((c) => c.path);
-  const counts = incremental
-    ? {
-        added: changes.filter((c) => c.status === 'added').length,
-        changed: changes.filter((c) => c.status === 'modified' || c.status === 'type-changed').length,
-        removed: changes.filter((c) => c.status === 'deleted').length,
-      }
-    : { added: input.tree.length, changed: 0, removed: 0 };
-  const removedFiles = nulList(removed);
-  const removedDirectories = nulList(parentDirectories(removed));
-  const prune = releasesToPrune([...input.host.releases, release], input.keepReleases, [release, input.host.current]);
+  const removed = files.filter((c) => c.status === 'deleted' || c.status === 'type-changed').map((c) => c.path);
+  const counts = {
+    added: files.filter((c) => c.status === 'added').length,
+    changed: files.filter((c) => c.status === 'modified' || c.status === 'type-changed').length,
+    removed: files.filter((c) => c.status === 'deleted').length,
+  };
+  return { send, removed, counts };
+}
+
+/**
+ * Decides how to bring a host from its current release to `revision`. Pure. The counts say what changed since
+ * the current release; what is sent turns the tree the release is built from into `revision`'s: the spare
+ * tree when git knows its revision (an older release, recycled), else a copy of the current release, else
+ * nothing (a full deploy).
+ */
+export function planDeploy(input: DeployInput): DeployPlan {
+  const { release, host } = input;
+  const staging = `releases/.staging-${release}`;
+  const incremental = input.changes !== undefined && host.current !== undefined;
+  const fromCurrent = incremental ? delta(input.changes ?? []) : undefined;
+  const fromSpare = incremental && host.spareRevision !== undefined && input.spareChanges !== undefined ? delta(input.spareChanges) : undefined;
+  const source: StageSource = fromSpare ? { kind: 'spare' } : incremental && host.current ? { kind: 'copy', release: host.current } : { kind: 'empty' };
+  const work = fromSpare ?? fromCurrent ?? { send: [...input.tree], removed: [], counts: { added: input.tree.length, changed: 0, removed: 0 } };
+  const removedFiles = nulList(work.removed);
+  const removedDirectories = nulList(parentDirectories(work.removed));
+  const prune = releasesToPrune([...host.releases, release], input.keepReleases, [release, host.current]);
   return {
     colour: input.colour,
     revision: input.revision,
     release,
-    base: incremental ? input.host.current : undefined,
-    counts,
-    send,
+    base: incremental ? host.current : undefined,
+    counts: (fromCurrent ?? work).counts,
+    source,
+    send: work.send,
     removals: Buffer.concat([removedFiles, removedDirectories]),
-    stage: stageCommand(
-      input.appRoot,
-      staging,
-      incremental ? input.host.current : undefined,
-      { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length },
-      send.length > 0,
-    ),
+    session: deploySessionCommand({
+      appRoot: input.appRoot,
+      stagingDir: staging,
+      source,
+      removal: { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length },
+      withTar: work.send.length > 0,
+      release,
+      revision: input.revision,
+      expectedState: host.text,
+      prune,
+    }),
     discard: discardCommand(input.appRoot, staging),
-    finalize: finalizeCommand(input.appRoot, staging, release, input.revision),
-    revert: revertCommand(input.appRoot, release, input.host.current),
+    revert: revertCommand(input.appRoot, release, host.current),
     prune,
-    prepareNext: prepareNextCommand(input.appRoot, release),
-    deletePruned: pruneCommand(input.appRoot, prune),
   };
 }

@@ -9,62 +9,148 @@ export type Argv = readonly string[];
 
 const script = (body: string, ...args: string[]): Argv => ['sh', '-c', body, 'sh', ...args];
 
-/** Prints what the deploy needs to know about a host; changes nothing. */
+/**
+ * A shell function printing what a deploy needs to know about the app root `$1`, a line each: whether it
+ * exists and is writable, where `current` points, the current REVISION, the releases, and the revision of the
+ * spare tree the next deploy builds from (see deploySessionCommand). The same text before a deploy and after
+ * one means nothing changed the host in between. Changes nothing.
+ */
+const HOST_STATE_FUNCTION = [
+  'host_state() {',
+  '  if [ ! -d "$1" ]; then echo "approot missing"; return 0; fi',
+  '  (',
+  '    cd "$1" || exit 1',
+  '    echo "approot present"',
+  '    if [ -w . ] && { [ ! -e releases ] || [ -w releases ]; }; then echo "writable yes"; else echo "writable no"; fi',
+  '    if [ -L current ]; then printf "current %s\\n" "$(readlink current)"; fi',
+  '    if [ -f current/REVISION ]; then printf "revision %s\\n" "$(head -c 64 current/REVISION)"; fi',
+  '    if [ -d releases ]; then for r in releases/*; do if [ -d "$r" ]; then printf "release %s\\n" "${r#releases/}"; fi; done; fi',
+  '    if [ -f releases/.spare/REVISION ]; then printf "spare %s\\n" "$(head -c 64 releases/.spare/REVISION)"; fi',
+  '    :',
+  '  )',
+  '}',
+].join('\n');
+
+/** Prints the host's state (see HOST_STATE_FUNCTION); changes nothing. */
 export function inspectCommand(appRoot: string): Argv {
-  return script(
-    [
-      'if [ ! -d "$1" ]; then echo "approot missing"; exit 0; fi',
-      'cd "$1" || exit 1',
-      'echo "approot present"',
-      'if [ -w . ] && { [ ! -e releases ] || [ -w releases ]; }; then echo "writable yes"; else echo "writable no"; fi',
-      'if [ -L current ]; then printf "current %s\\n" "$(readlink current)"; fi',
-      'if [ -f current/REVISION ]; then printf "revision %s\\n" "$(head -c 64 current/REVISION)"; fi',
-      'if [ -d releases ]; then for r in releases/*; do [ -d "$r" ] && printf "release %s\\n" "${r#releases/}"; done; fi',
-      'exit 0',
-    ].join('\n'),
-    appRoot,
-  );
+  return script([HOST_STATE_FUNCTION, 'host_state "$1"'].join('\n'), appRoot);
+}
+
+/** Lines a deploy session prints on stdout, in order, as its steps complete. */
+export const SESSION = {
+  /** The host is not what the server last read: nothing was done (exit SESSION_HOST_CHANGED). */
+  changed: 'bluegreen: host changed',
+  staged: 'bluegreen: staged',
+  switched: 'bluegreen: switched',
+  /** The host's state after the tidying follows this line. */
+  state: 'bluegreen: state',
+} as const;
+export const SESSION_HOST_CHANGED = 75;
+
+/** Tar reads its input in records of this many bytes; an archive padded to a whole record ends where it ends. */
+export const TAR_RECORD_BYTES = 10240;
+
+/** What the new release is built from. */
+export type StageSource =
+  /** The spare tree (releases/.spare), at the given revision: moved, not copied. */
+  | { kind: 'spare' }
+  /** A hard-linked copy of this release. */
+  | { kind: 'copy'; release: string }
+  /** Nothing: a full deploy. */
+  | { kind: 'empty' };
+
+export interface SessionInput {
+  appRoot: string;
+  stagingDir: string;
+  source: StageSource;
+  /** Byte counts of the two NUL-separated lists at the start of stdin (files, then directories to remove). */
+  removal: { removalBytes: number; directoryBytes: number };
+  /** A tar archive, padded to whole TAR_RECORD_BYTES records, follows the lists. */
+  withTar: boolean;
+  release: string;
+  revision: string;
+  /** The host's state as the server last read it (HOST_STATE_FUNCTION's output): anything else is refused. */
+  expectedState: string;
+  /** Releases to delete once the deploy stood, oldest first; the oldest becomes the next spare. */
+  prune: readonly string[];
 }
 
 /**
- * Builds the new release in the staging directory, in one command:
- * 1. takes the copy of the base release prepared after the last deploy (`releases/.next-BASE`), or makes
- *    one now: a hard-linked copy shares every file with the base until it is replaced, and GNU tar replaces
- *    by unlinking (never --overwrite, which would write through the link), so the base release is never
- *    modified; with no base, an empty directory;
- * 2. removes the NUL-separated paths in the first `removalBytes` bytes of stdin, then the NUL-separated
- *    directories in the next `directoryBytes` bytes when they are left empty (deepest first), one process each;
- * 3. extracts the rest of stdin, a tar stream, when `withTar` (--ignore-zeros: tar reads its input to the end,
- *    so the sender never writes into a closed pipe).
+ * A whole deploy on one host in one command (one SSH session), driven by lines on stdin:
+ * 1. refuses (SESSION.changed, exit 75) if the host's state is not `expectedState`, so a server that
+ *    remembers what each host holds need not read it first;
+ * 2. stages the release in `stagingDir` from its source — the spare tree, or a hard-linked copy of a
+ *    release (sharing every file until it is replaced: GNU tar and rm replace by unlinking, never writing
+ *    through a link, so no other release ever changes), or nothing — removes the listed paths and extracts
+ *    the tar (padded to whole records, so tar stops at its end and the control lines stay unread), then
+ *    prints SESSION.staged;
+ * 3. on the line `switch`: writes REVISION, renames the release into place, switches `current` by rename,
+ *    prints SESSION.switched; on anything else (end of input: the deploy was abandoned) removes the staging
+ *    directory;
+ * 4. on the line `finish` (the deploy stood): removes leftovers of killed deploys, makes the oldest pruned
+ *    release the next deploy's spare and deletes the other pruned ones — so in the steady state a deploy
+ *    neither copies nor deletes a whole tree — or, with nothing to prune, makes the spare a hard-linked copy
+ *    of the new release; then prints SESSION.state and the host's state.
  */
-export function stageCommand(
-  appRoot: string,
-  stagingDir: string,
-  baseRelease: string | undefined,
-  removal: { removalBytes: number; directoryBytes: number },
-  withTar: boolean,
-): Argv {
+export function deploySessionCommand(input: SessionInput): Argv {
+  const { source } = input;
+  if (!/^releases\/\.staging-\d{14}-[0-9a-f]{12}$/.test(input.stagingDir)) throw new Error(`bad staging directory ${input.stagingDir}`);
+  if (!isReleaseId(input.release) || !isFullSha(input.revision)) throw new Error(`bad release ${input.release} or revision ${input.revision}`);
+  if (source.kind === 'copy' && !isReleaseId(source.release)) throw new Error(`bad release ${source.release}`);
+  for (const id of input.prune) if (!isReleaseId(id)) throw new Error(`bad release ${id}`);
   return script(
     [
+      HOST_STATE_FUNCTION,
       'set -e',
-      'mkdir -p "$1/releases"',
-      'cd "$1"',
-      'rm -rf "$2"',
-      'if [ -n "$3" ] && [ -d "releases/.next-$3" ]; then mv "releases/.next-$3" "$2"',
-      'elif [ -n "$3" ]; then cp -al "releases/$3" "$2"',
-      'else mkdir "$2"; fi',
-      'cd "$2"',
+      'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10}',
+      'shift 10',
+      `if [ "$(host_state "$root")" != "$expected" ]; then echo "${SESSION.changed}"; exit ${SESSION_HOST_CHANGED}; fi`,
+      'mkdir -p "$root/releases"',
+      'cd "$root"',
+      'rm -rf "$staging"',
+      'case $source in',
+      '  spare) mv releases/.spare "$staging" ;;',
+      '  copy) cp -al "releases/$from" "$staging" ;;',
+      '  *) mkdir "$staging" ;;',
+      'esac',
+      'cd "$staging"',
       // head reads exactly that many bytes; xargs hands the paths over as arguments, so any byte but NUL survives.
-      'if [ "$4" -gt 0 ]; then head -c "$4" | xargs -0 rm -f --; fi',
-      'if [ "$5" -gt 0 ]; then head -c "$5" | xargs -0 rmdir --ignore-fail-on-non-empty -- 2>/dev/null || true; fi',
-      'if [ "$6" = 1 ]; then tar -x --ignore-zeros --no-same-owner -f -; fi',
+      'if [ "$removal_bytes" -gt 0 ]; then head -c "$removal_bytes" | xargs -0 rm -f --; fi',
+      'if [ "$directory_bytes" -gt 0 ]; then head -c "$directory_bytes" | xargs -0 rmdir --ignore-fail-on-non-empty -- 2>/dev/null || true; fi',
+      'if [ "$with_tar" = 1 ]; then tar -x --no-same-owner -f -; fi',
+      `echo "${SESSION.staged}"`,
+      'cd "$root"',
+      'answer=; read -r answer || true',
+      'if [ "$answer" != switch ]; then rm -rf -- "$staging"; exit 0; fi',
+      'printf "%s\\n" "$revision" > "$staging/REVISION.tmp"',
+      'mv -f "$staging/REVISION.tmp" "$staging/REVISION"',
+      'mv "$staging" "releases/$release"',
+      'rm -f ".current-$release"',
+      'ln -s "releases/$release" ".current-$release"',
+      'mv -T ".current-$release" current',
+      `echo "${SESSION.switched}"`,
+      'answer=; read -r answer || true',
+      'if [ "$answer" != finish ]; then exit 0; fi',
+      'cd releases',
+      // A spare of a revision git does not know was not used (the source says so): it is replaced.
+      'if [ "$source" != spare ]; then rm -rf .spare; fi',
+      'for d in .staging-* .next-* .spare.tmp; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done',
+      'for old in "$@"; do if [ ! -e .spare ]; then mv -- "$old" .spare; else rm -rf -- "$old"; fi; done',
+      'if [ ! -e .spare ]; then cp -al "$release" .spare.tmp; mv .spare.tmp .spare; fi',
+      `echo "${SESSION.state}"`,
+      'host_state "$root"',
     ].join('\n'),
-    appRoot,
-    stagingDir,
-    baseRelease ?? '',
-    String(removal.removalBytes),
-    String(removal.directoryBytes),
-    withTar ? '1' : '0',
+    input.appRoot,
+    input.stagingDir,
+    source.kind,
+    source.kind === 'copy' ? source.release : '',
+    String(input.removal.removalBytes),
+    String(input.removal.directoryBytes),
+    input.withTar ? '1' : '0',
+    input.release,
+    input.revision,
+    input.expectedState,
+    ...input.prune,
   );
 }
 
@@ -104,55 +190,10 @@ export function diskUsageCommand(appRoot: string): Argv {
       'df -Pk "$1" | tail -n 1 | awk \'{ print "filesystem", $2, $3, $4 }\'',
       'cd "$1/releases" 2>/dev/null || exit 0',
       // One du for all: a file hard-linked into several releases counts once, in the oldest.
-      'du -sk -- * .staging-* .next-* 2>/dev/null | awk \'{ print "entry", $1, $2 }\'',
+      'du -sk -- * .staging-* .spare 2>/dev/null | awk \'{ print "entry", $1, $2 }\'',
       'exit 0',
     ].join('\n'),
     appRoot,
-  );
-}
-
-/**
- * After a deploy, off the push's clock: removes stale copies (of a killed deploy, or prepared for a base that
- * is no longer current) and prepares the next deploy's hard-linked copy of `release`.
- */
-export function prepareNextCommand(appRoot: string, release: string): Argv {
-  if (!isReleaseId(release)) throw new Error(`bad release ${release}`);
-  return script(
-    [
-      'set -e',
-      'cd "$1/releases"',
-      'for d in .staging-* .next-*; do if [ -e "$d" ] && [ "$d" != ".next-$2" ]; then rm -rf -- "$d"; fi; done',
-      'if [ ! -d ".next-$2" ]; then cp -al "$2" ".next-$2.tmp" && mv ".next-$2.tmp" ".next-$2"; fi',
-    ].join('\n'),
-    appRoot,
-    release,
-  );
-}
-
-/** Deletes old releases (after the next copy is prepared: the next deploy waits for that, not for this). */
-export function pruneCommand(appRoot: string, prune: readonly string[]): Argv {
-  for (const id of prune) if (!isReleaseId(id)) throw new Error(`bad release ${id}`);
-  return script(['set -e', 'cd "$1/releases"', 'shift', 'if [ $# -gt 0 ]; then rm -rf -- "$@"; fi'].join('\n'), appRoot, ...prune);
-}
-
-/** Writes REVISION, gives the staged release its final name, and switches `current` to it by rename. */
-export function finalizeCommand(appRoot: string, stagingDir: string, release: string, revision: string): Argv {
-  if (!isReleaseId(release) || !isFullSha(revision)) throw new Error(`bad release ${release} or revision ${revision}`);
-  return script(
-    [
-      'set -e',
-      'cd "$1"',
-      'printf "%s\\n" "$4" > "$2/REVISION.tmp"',
-      'mv -f "$2/REVISION.tmp" "$2/REVISION"',
-      'mv "$2" "releases/$3"',
-      'rm -f ".current-$3"',
-      'ln -s "releases/$3" ".current-$3"',
-      'mv -T ".current-$3" current',
-    ].join('\n'),
-    appRoot,
-    stagingDir,
-    release,
-    revision,
   );
 }
 
@@ -183,10 +224,16 @@ export interface HostState {
   currentRevision: string | undefined;
   /** Release ids, oldest first. */
   releases: string[];
+  /** The revision of the spare tree the next deploy can build from, if there is one. */
+  spareRevision: string | undefined;
+  /** The text it was read from: a deploy session refuses a host whose state reads otherwise now. */
+  text: string;
 }
 
 export function parseInspect(stdout: string): HostState {
-  const state: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [] };
+  // As the shell's $(host_state) has it: without the trailing newlines.
+  const text = stdout.replace(/\n+$/, '');
+  const state: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [], spareRevision: undefined, text };
   for (const line of stdout.split('\n')) {
     const space = line.indexOf(' ');
     const key = line.slice(0, space);
@@ -198,6 +245,7 @@ export function parseInspect(stdout: string): HostState {
       state.current = isReleaseId(release) ? release : undefined;
     } else if (key === 'revision') state.currentRevision = isFullSha(value.trim()) ? value.trim() : undefined;
     else if (key === 'release' && isReleaseId(value)) state.releases.push(value);
+    else if (key === 'spare') state.spareRevision = isFullSha(value.trim()) ? value.trim() : undefined;
   }
   state.releases.sort();
   if (!state.current) state.currentRevision = undefined;

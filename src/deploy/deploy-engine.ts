@@ -10,7 +10,7 @@ import { reconcileHosts } from './reconcile.js';
 import { hostsFailed, messageOf, onEvery } from './on-every-host.js';
 import { type PreparedDeploy, createPreparedDeploy } from './prepared-deploy.js';
 import { refuseEscapingSymlinks } from './refuse-escaping-symlinks.js';
-import type { DeployTarget, TargetState } from './targets/target.js';
+import { type DeployTarget, type PreparedRelease, type TargetState, TargetChangedError } from './targets/target.js';
 
 export interface DeployEngineDeps {
   /** The configuration in force now (it can change while the server runs). */
@@ -102,31 +102,10 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     const sayFor = (target: DeployTarget) => (line: string) => sayNow(several ? `[${target.label}] ${line}` : line);
     request.say(`deploying ${revision.slice(0, 12)} to ${colour} on ${several ? `${targets.length} hosts` : `${targets[0]?.label}, ${targets[0]?.appRoot}`}`);
 
-    const inspected = await onEvery(targets, config.parallel, (target) => target.inspect());
-    if (inspected.failed.length > 0) throw hostsFailed('reading the host', colour, inspected.failed, targets.length, 'nothing was deployed');
-    const { states } = await reconcileHosts({
-      colour,
-      dataDir: config.dataDir,
-      main: mainNow === ZERO_SHA ? undefined : mainNow,
-      targets,
-      states: inspected.done.map((d) => d.value as TargetState),
-      say: request.say,
-      deploying: true,
-    });
-    const release = freshReleaseId(deps.now?.() ?? new Date(), revision, states.flatMap((s) => s.releases));
-
-    const prepared = await onEvery(targets, config.parallel, (target, index) =>
-      target.prepare({ colour, revision, release, state: states[index] as TargetState, reader, keepReleases: config.keepReleases, say: sayFor(target) }),
-    );
-    const releases = prepared.done.map((d) => d.value);
-    const discardAll = () => Promise.all(releases.map((r) => r.discard()));
-    if (prepared.failed.length > 0) {
-      await discardAll();
-      throw hostsFailed('preparing the release', colour, prepared.failed, targets.length, 'no host was switched');
-    }
+    const { release, pairs } = await prepareEverywhere(request, config, targets, mainNow, sayFor);
     // The last moment to back out: after the switch the hosts serve the new release.
     if (request.signal?.aborted) {
-      await discardAll();
+      await Promise.all(pairs.map((p) => p.release.discard()));
       throw request.signal.reason;
     }
 
@@ -137,7 +116,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       by: request.by,
       dataDir: config.dataDir,
       parallel: config.parallel,
-      pairs: prepared.done.map((d) => ({ target: d.target, release: d.value })),
+      pairs,
       lock,
       started,
       log: deps.log,
@@ -145,6 +124,43 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
         sayNow = say;
       },
     });
+  }
+
+  /**
+   * Reads every target (a target that knows its state from its last deploy does not ask), reconciles, and
+   * prepares the release everywhere; if a target turns out to have changed behind the server's back, all
+   * over once more, reading it afresh.
+   */
+  async function prepareEverywhere(
+    request: DeployRequest,
+    config: Config,
+    targets: DeployTarget[],
+    mainNow: string,
+    sayFor: (target: DeployTarget) => (line: string) => void,
+  ): Promise<{ release: string; pairs: { target: DeployTarget; release: PreparedRelease }[] }> {
+    const { colour, revision, reader } = request;
+    for (let attempt = 1; ; attempt++) {
+      const inspected = await onEvery(targets, config.parallel, (target) => target.inspect());
+      if (inspected.failed.length > 0) throw hostsFailed('reading the host', colour, inspected.failed, targets.length, 'nothing was deployed');
+      const { states } = await reconcileHosts({
+        colour,
+        dataDir: config.dataDir,
+        main: mainNow === ZERO_SHA ? undefined : mainNow,
+        targets,
+        states: inspected.done.map((d) => d.value as TargetState),
+        say: request.say,
+        deploying: true,
+      });
+      const release = freshReleaseId(deps.now?.() ?? new Date(), revision, states.flatMap((s) => s.releases));
+      const prepared = await onEvery(targets, config.parallel, (target, index) =>
+        target.prepare({ colour, revision, release, state: states[index] as TargetState, reader, keepReleases: config.keepReleases, say: sayFor(target) }),
+      );
+      const done = prepared.done.map((d) => ({ target: d.target, release: d.value }));
+      if (prepared.failed.length === 0) return { release, pairs: done };
+      await Promise.all(done.map((d) => d.release.discard()));
+      const changed = prepared.failed.every((f) => f.error instanceof TargetChangedError);
+      if (!(changed && attempt === 1)) throw hostsFailed('preparing the release', colour, prepared.failed, targets.length, 'no host was switched');
+    }
   }
 
   async function recordFailure(config: Config, request: DeployRequest, started: number, error: unknown): Promise<void> {

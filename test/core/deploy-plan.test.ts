@@ -7,32 +7,49 @@ const sha = '0123456789abcdef0123456789abcdef01234567';
 const now = new Date('2026-11-23T10:20:30Z');
 const release = '20261123102030-0123456789ab';
 const files = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `f${i}`, mode: '100644', blob: `${i}`.padStart(40, '0') }));
-const empty: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [] };
+const empty: HostState = { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [], spareRevision: undefined, text: 'approot missing' };
 const base = '20261122000000-aaaaaaaaaaaa';
-const onBase: HostState = { appRootExists: true, writable: true, current: base, currentRevision: 'a'.repeat(40), releases: [base] };
+const onBase: HostState = { ...empty, appRootExists: true, writable: true, current: base, currentRevision: 'a'.repeat(40), releases: [base], text: 'as read' };
 
 /** An incremental plan from `base` with these changes. */
 const incremental = (changes: TreeChange[]) =>
-  planDeploy({ colour: 'green', appRoot: '/srv', revision: sha, release, keepReleases: 5, host: onBase, tree: files(9), changes });
+  planDeploy({ colour: 'green', appRoot: '/srv', revision: sha, release, keepReleases: 5, host: onBase, tree: files(9), changes, spareChanges: undefined });
 
-/** The stage command's last arguments: base release, removal bytes, directory bytes, whether a tar follows. */
-const stageTail = (plan: ReturnType<typeof planDeploy>) => plan.stage.slice(-4);
+/** The session's arguments by name (see deploySessionCommand). */
+function sessionArgs(plan: ReturnType<typeof planDeploy>) {
+  const [appRoot, staging, source, from, removalBytes, directoryBytes, withTar, rel, revision, expected, ...prune] = plan.session.slice(4);
+  return { appRoot, staging, source, from, removalBytes, directoryBytes, withTar, release: rel, revision, expected, prune };
+}
+/** Source, removal bytes, directory bytes, whether a tar follows. */
+const stageTail = (plan: ReturnType<typeof planDeploy>) => {
+  const a = sessionArgs(plan);
+  return [a.source === 'copy' ? a.from : a.source, a.removalBytes, a.directoryBytes, a.withTar];
+};
 
 t.test('a first deploy sends the whole tree into a fresh release', async (t) => {
-  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, release, keepReleases: 5, host: empty, changes: undefined, tree: files(3) });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/var/www/app', revision: sha, release, keepReleases: 5, host: empty, changes: undefined, spareChanges: undefined, tree: files(3) });
   t.equal(plan.release, release, 'the release it was given');
   t.same(plan.send, files(3), 'every file of the tree');
   t.equal(plan.base, undefined);
   t.same(plan.counts, { added: 3, changed: 0, removed: 0 });
   t.equal(plan.removals.length, 0);
-  t.same(stageTail(plan), ['', '0', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
-  t.same(plan.stage.slice(-6, -4), ['/var/www/app', `releases/.staging-${release}`]);
-  t.same(plan.finalize.slice(-4), ['/var/www/app', `releases/.staging-${release}`, release, sha]);
+  t.same(stageTail(plan), ['empty', '0', '0', '1'], 'no base release, nothing to remove, the whole tree follows');
+  t.same(sessionArgs(plan), {
+    appRoot: '/var/www/app',
+    staging: `releases/.staging-${release}`,
+    source: 'empty',
+    from: '',
+    removalBytes: '0',
+    directoryBytes: '0',
+    withTar: '1',
+    release,
+    revision: sha,
+    expected: 'approot missing',
+    prune: [],
+  });
   t.same(plan.discard.slice(-2), ['/var/www/app', `releases/.staging-${release}`], 'discard removes the staging directory');
   t.same(plan.revert.slice(-3), ['/var/www/app', release, ''], 'revert: no release to go back to');
   t.same(plan.prune, []);
-  t.same(plan.prepareNext.slice(-2), ['/var/www/app', release], 'the next copy is of the new release');
-  t.same(plan.deletePruned.slice(-1), ['/var/www/app'], 'nothing to prune');
 });
 
 t.test('an incremental deploy builds on current and sends only changed paths', async (t) => {
@@ -95,7 +112,7 @@ t.test('submodules are not content: a file that became one is removed, one that 
 });
 
 t.test('changes are ignored when the host has no current release to build on', async (t) => {
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host: empty, changes: [], tree: files(7) });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host: empty, changes: [], spareChanges: [], tree: files(7) });
   t.same(plan.send, files(7));
   t.equal(plan.base, undefined);
   t.same(plan.counts, { added: 7, changed: 0, removed: 0 });
@@ -123,13 +140,34 @@ t.test("an older release on the host leaves the clock's stamp alone", async (t) 
   t.equal(freshReleaseId(now, sha, ['20261123102029-ffffffffffff']), release);
 });
 
-t.test('a deploy beyond BLUEGREEN_KEEP_RELEASES deletes the oldest, after preparing the next copy', async (t) => {
+t.test('a deploy beyond BLUEGREEN_KEEP_RELEASES prunes the oldest once it stands', async (t) => {
   const releases = ['1', '2', '3'].map((n) => `2026112200000${n}-aaaaaaaaaaaa`);
   const host: HostState = { ...empty, appRootExists: true, writable: true, current: releases[2], currentRevision: 'a'.repeat(40), releases };
-  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 3, host, changes: [], tree: [] });
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 3, host, changes: [], spareChanges: undefined, tree: [] });
   t.same(plan.prune, [releases[0]]);
-  t.same(plan.deletePruned.slice(-2), ['/a', releases[0]]);
-  t.same(plan.prepareNext.slice(-2), ['/a', release]);
+  t.same(sessionArgs(plan).prune, [releases[0]]);
+});
+
+t.test('with a spare of a revision git knows, the release is built from it: what is sent turns the spare into the new tree', async (t) => {
+  const host: HostState = { ...onBase, spareRevision: 'b'.repeat(40) };
+  const sinceCurrent: TreeChange[] = [{ status: 'modified', path: 'index.html', mode: '100644', oldMode: '100644', blob: 'b1' }];
+  const sinceSpare: TreeChange[] = [
+    ...sinceCurrent,
+    { status: 'added', path: 'old.txt', mode: '100644', oldMode: undefined, blob: 'b2' },
+    { status: 'deleted', path: 'later/gone.txt', mode: undefined, oldMode: '100644', blob: undefined },
+  ];
+  const plan = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host, changes: sinceCurrent, spareChanges: sinceSpare, tree: [] });
+  t.same(plan.source, { kind: 'spare' });
+  t.same(plan.counts, { added: 0, changed: 1, removed: 0 }, 'the counts say what changed since the current release');
+  t.equal(plan.base, base);
+  t.same(plan.send.map((f) => f.path), ['index.html', 'old.txt']);
+  t.equal(plan.removals.toString(), 'later/gone.txt\0later\0');
+  t.same(stageTail(plan), ['spare', String('later/gone.txt\0'.length), String('later\0'.length), '1']);
+  t.equal(sessionArgs(plan).expected, 'as read', 'the session checks the host is still as read');
+
+  const unknown = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host, changes: sinceCurrent, spareChanges: undefined, tree: [] });
+  t.same(unknown.source, { kind: 'copy', release: base }, 'a spare git cannot diff is not used: a copy of current is');
+  t.same(unknown.send.map((f) => f.path), ['index.html']);
 });
 
 t.test('pruning keeps the newest, never the new release nor its predecessor', async (t) => {

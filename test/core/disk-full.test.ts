@@ -15,7 +15,7 @@ t.test('releases fill the disk: keep fewer', async (t) => {
 });
 
 t.test('something else fills the disk: not ours to delete', async (t) => {
-  const error = diskFullError('sending files', 'green (h2)', '/srv/app', parseDiskUsage(output('entry 40 20260101000000-aaaaaaaaaaaa\nentry 5 .next-20260101000000-aaaaaaaaaaaa\n')), 5);
+  const error = diskFullError('sending files', 'green (h2)', '/srv/app', parseDiskUsage(output('entry 40 20260101000000-aaaaaaaaaaaa\nentry 5 .spare\n')), 5);
   t.match(error.message, /1 release in \/srv\/app\/releases takes 40\.0 KiB .* everything else on that filesystem 945\.0 KiB/);
   t.equal(error.hint, "free space outside bluegreen's releases (945.0 KiB of the filesystem is other data: logs, caches, other apps), or grow the disk");
 });

@@ -6,20 +6,23 @@ import t, { type Test } from 'tap';
 import { parseDiskUsage } from '../../src/core/disk-full.js';
 import {
   type Argv,
+  SESSION,
+  type SessionInput,
   activateCommand,
+  deploySessionCommand,
   discardCommand,
   diskUsageCommand,
-  finalizeCommand,
+  inspectCommand,
   parseInspect,
-  prepareNextCommand,
-  pruneCommand,
   revertCommand,
-  stageCommand,
 } from '../../src/core/remote-commands.js';
 
 const R1 = '20261123000001-aaaaaaaaaaaa';
 const R2 = '20261123000002-bbbbbbbbbbbb';
-const STAGING = 'releases/.staging-20261123000003-cccccccccccc';
+const R3 = '20261123000003-cccccccccccc';
+const STAGING = `releases/.staging-${R3}`;
+const REV1 = '1'.repeat(40);
+const REV3 = '3'.repeat(40);
 
 /** An app root in a temp directory. */
 function appRoot(t: Test): string {
@@ -62,8 +65,21 @@ t.test('inspect output is parsed; junk is ignored', async (t) => {
     current: '20261123000002-bbbbbbbbbbbb',
     currentRevision: 'b'.repeat(40),
     releases: ['20261123000001-aaaaaaaaaaaa', '20261123000002-bbbbbbbbbbbb'],
+    spareRevision: undefined,
+    text: state.text,
   });
-  t.same(parseInspect('approot missing\n'), { appRootExists: false, writable: false, current: undefined, currentRevision: undefined, releases: [] });
+  t.notOk(state.text.endsWith('\n'), 'the text is kept as the shell compares it, without the trailing newline');
+  t.same(parseInspect('approot missing\n'), {
+    appRootExists: false,
+    writable: false,
+    current: undefined,
+    currentRevision: undefined,
+    releases: [],
+    spareRevision: undefined,
+    text: 'approot missing',
+  });
+  t.equal(parseInspect(`approot present\nspare ${'d'.repeat(40)}\n`).spareRevision, 'd'.repeat(40));
+  t.equal(parseInspect('approot present\nspare main\n').spareRevision, undefined, 'a spare of no known revision is not used');
   const foreign = parseInspect('approot present\nwritable yes\ncurrent /somewhere/else\nrevision ' + 'c'.repeat(40));
   t.equal(foreign.current, undefined, 'a current that points outside releases/ is not ours');
   t.equal(foreign.currentRevision, undefined);
@@ -71,9 +87,22 @@ t.test('inspect output is parsed; junk is ignored', async (t) => {
 
 t.test('commands refuse values that are not release ids or shas', async (t) => {
   t.throws(() => activateCommand('/a', '../../etc'));
-  t.throws(() => pruneCommand('/a', ['-rf']));
-  t.throws(() => prepareNextCommand('/a', '..'));
-  t.throws(() => finalizeCommand('/a', 'releases/.staging-x', '20261123000001-aaaaaaaaaaaa', 'main'));
+  const session: SessionInput = {
+    appRoot: '/a',
+    stagingDir: STAGING,
+    source: { kind: 'empty' },
+    removal: { removalBytes: 0, directoryBytes: 0 },
+    withTar: false,
+    release: R3,
+    revision: REV3,
+    expectedState: '',
+    prune: [],
+  };
+  t.ok(deploySessionCommand(session));
+  t.throws(() => deploySessionCommand({ ...session, prune: ['-rf'] }), { message: 'bad release -rf' });
+  t.throws(() => deploySessionCommand({ ...session, source: { kind: 'copy', release: '..' } }), { message: 'bad release ..' });
+  t.throws(() => deploySessionCommand({ ...session, revision: 'main' }), { message: `bad release ${R3} or revision main` });
+  t.throws(() => deploySessionCommand({ ...session, stagingDir: 'releases/../x' }), { message: 'bad staging directory releases/../x' });
   t.throws(() => discardCommand('/a', 'releases/../..'), { message: 'bad staging directory releases/../..' });
   t.throws(() => discardCommand('/a', 'current'));
   t.throws(() => revertCommand('/a', '..', R1));
@@ -82,53 +111,125 @@ t.test('commands refuse values that are not release ids or shas', async (t) => {
   t.same(activateCommand('/a b', '20261123000001-aaaaaaaaaaaa').slice(-2), ['/a b', '20261123000001-aaaaaaaaaaaa'], 'values travel as arguments');
 });
 
-t.test('stage: a hard-linked copy of the base, removals (then emptied directories), then the tar', async (t) => {
+/** The host's state as the server would have read it. */
+const stateOf = (root: string) => parseInspect(run(inspectCommand(root)).stdout).text;
+
+/** A deploy session of R3 (REV3) with these inputs; `control` follows the stdin lists and tar. */
+function session(root: string, overrides: Partial<SessionInput>, stdin: Buffer[], control: string) {
+  const argv = deploySessionCommand({
+    appRoot: root,
+    stagingDir: STAGING,
+    source: { kind: 'empty' },
+    removal: { removalBytes: 0, directoryBytes: 0 },
+    withTar: false,
+    release: R3,
+    revision: REV3,
+    expectedState: stateOf(root),
+    prune: [],
+    ...overrides,
+  });
+  return run(argv, Buffer.concat([...stdin, Buffer.from(control)]));
+}
+
+t.test('a session builds on a hard-linked copy: removals (then emptied directories), the tar, switch, tidy', async (t) => {
   const root = appRoot(t);
   const base = path.join(root, 'releases', R1);
   for (const file of ['keep.txt', 'a/keep.txt', 'a/b/gone.txt', 'c/d/gone.txt', '-dash', 'odd\nname.txt']) write(path.join(base, file), file);
-  // The tar: what is sent.
+  write(path.join(base, 'REVISION'), `${REV1}\n`);
+  symlinkSync(`releases/${R1}`, path.join(root, 'current'));
+  // The tar: what is sent (GNU tar pads to whole records, as the deploy session does).
   const source = appRoot(t);
   write(path.join(source, 'new/file.txt'), 'new');
   write(path.join(source, 'keep.txt'), 'replaced');
   const tar = execFileSync('tar', ['-c', '-C', source, 'new/file.txt', 'keep.txt']);
 
   const files = ['a/b/gone.txt', 'c/d/gone.txt', '-dash', 'odd\nname.txt'];
-  const directories = ['a/b', 'c/d', 'a', 'c'];
   const removedFiles = nul(files);
-  const removedDirectories = nul(directories);
-  const result = run(
-    stageCommand(root, STAGING, R1, { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length }, true),
-    Buffer.concat([removedFiles, removedDirectories, tar]),
+  const removedDirectories = nul(['a/b', 'c/d', 'a', 'c']);
+  const result = session(
+    root,
+    { source: { kind: 'copy', release: R1 }, removal: { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length }, withTar: true },
+    [removedFiles, removedDirectories, tar],
+    'switch\nfinish\n',
   );
   t.equal(result.code, 0, result.stderr);
-  const staged = path.join(root, STAGING);
-  t.equal(readFileSync(path.join(staged, 'a/keep.txt'), 'utf8'), 'a/keep.txt');
-  t.equal(statSync(path.join(staged, 'a/keep.txt')).ino, statSync(path.join(base, 'a/keep.txt')).ino, 'unchanged files are hard links');
-  for (const file of files) t.notOk(existsSync(path.join(staged, file)), `${JSON.stringify(file)} removed`);
-  t.notOk(existsSync(path.join(staged, 'a/b')), 'an emptied directory is removed');
-  t.notOk(existsSync(path.join(staged, 'c')), 'so is its emptied parent');
-  t.ok(existsSync(path.join(staged, 'a')), 'a directory with files left stays');
-  t.equal(readFileSync(path.join(staged, 'new/file.txt'), 'utf8'), 'new');
-  t.equal(readFileSync(path.join(staged, 'keep.txt'), 'utf8'), 'replaced');
+  const lines = result.stdout.split('\n');
+  t.same(lines.slice(0, 3), [SESSION.staged, SESSION.switched, SESSION.state], 'the control lines were left for the session, not eaten by tar');
+  const release = path.join(root, 'releases', R3);
+  t.equal(readlinkSync(path.join(root, 'current')), `releases/${R3}`);
+  t.equal(readFileSync(path.join(release, 'REVISION'), 'utf8'), `${REV3}\n`);
+  t.equal(readFileSync(path.join(release, 'a/keep.txt'), 'utf8'), 'a/keep.txt');
+  t.equal(statSync(path.join(release, 'a/keep.txt')).ino, statSync(path.join(base, 'a/keep.txt')).ino, 'unchanged files are hard links');
+  for (const file of files) t.notOk(existsSync(path.join(release, file)), `${JSON.stringify(file)} removed`);
+  t.notOk(existsSync(path.join(release, 'a/b')), 'an emptied directory is removed');
+  t.notOk(existsSync(path.join(release, 'c')), 'so is its emptied parent');
+  t.ok(existsSync(path.join(release, 'a')), 'a directory with files left stays');
+  t.equal(readFileSync(path.join(release, 'new/file.txt'), 'utf8'), 'new');
+  t.equal(readFileSync(path.join(release, 'keep.txt'), 'utf8'), 'replaced');
   t.equal(readFileSync(path.join(base, 'keep.txt'), 'utf8'), 'keep.txt', 'the base release is not written through the link');
   t.equal(readFileSync(path.join(base, 'a/b/gone.txt'), 'utf8'), 'a/b/gone.txt', 'nor are its files removed');
+  t.equal(readFileSync(path.join(base, 'REVISION'), 'utf8'), `${REV1}\n`, 'nor its REVISION');
+  t.same(readdirSync(path.join(root, 'releases')).sort(), ['.spare', R1, R3], 'with nothing to prune, the spare is a copy of the new release');
+  t.equal(statSync(path.join(root, 'releases/.spare/keep.txt')).ino, statSync(path.join(release, 'keep.txt')).ino);
+  t.equal(lines.slice(3).join('\n').trim(), stateOf(root), 'the state printed is the host as it is now');
+  t.equal(parseInspect(lines.slice(3).join('\n')).spareRevision, REV3);
 });
 
-t.test('stage takes the copy prepared for its base, and starts empty without one', async (t) => {
+t.test('a session builds on the spare and recycles the oldest pruned release as the next spare', async (t) => {
   const root = appRoot(t);
-  write(path.join(root, 'releases', R1, 'index.html'), 'v1');
-  write(path.join(root, 'releases', `.next-${R1}`, 'index.html'), 'prepared copy');
-  const fromNext = run(stageCommand(root, STAGING, R1, { removalBytes: 0, directoryBytes: 0 }, false));
-  t.equal(fromNext.code, 0, fromNext.stderr);
-  t.equal(readFileSync(path.join(root, STAGING, 'index.html'), 'utf8'), 'prepared copy');
-  t.notOk(existsSync(path.join(root, 'releases', `.next-${R1}`)), 'the prepared copy was moved, not copied');
+  for (const [id, rev] of [[R1, REV1], [R2, '2'.repeat(40)]] as const) {
+    write(path.join(root, 'releases', id, 'index.html'), id);
+    write(path.join(root, 'releases', id, 'REVISION'), `${rev}\n`);
+  }
+  write(path.join(root, 'releases', '.spare', 'index.html'), 'spare');
+  write(path.join(root, 'releases', '.spare', 'REVISION'), `${REV1}\n`);
+  write(path.join(root, 'releases', '.staging-20261123000000-dddddddddddd', 'x'), 'left by a killed deploy');
+  symlinkSync(`releases/${R2}`, path.join(root, 'current'));
+  const r1Inode = statSync(path.join(root, 'releases', R1, 'index.html')).ino;
 
+  const result = session(root, { source: { kind: 'spare' }, prune: [R1] }, [], 'switch\nfinish\n');
+  t.equal(result.code, 0, result.stderr);
+  t.equal(readFileSync(path.join(root, 'releases', R3, 'index.html'), 'utf8'), 'spare', 'the release was built from the spare');
+  t.same(readdirSync(path.join(root, 'releases')).sort(), ['.spare', R2, R3], 'the pruned release became the spare; leftovers are gone');
+  t.equal(statSync(path.join(root, 'releases/.spare/index.html')).ino, r1Inode, 'moved, not copied');
+  t.equal(parseInspect(result.stdout.split(SESSION.state)[1] ?? '').spareRevision, REV1);
+});
+
+t.test('a session refuses a host that is not as the server read it, and changes nothing', async (t) => {
+  const root = appRoot(t);
+  write(path.join(root, 'releases', R1, 'index.html'), 'x');
+  const expectedState = stateOf(root);
+  write(path.join(root, 'releases', R2, 'index.html'), 'made behind the server\'s back');
+  const result = session(root, { expectedState }, [], 'switch\nfinish\n');
+  t.equal(result.code, 75);
+  t.equal(result.stdout.trim(), SESSION.changed);
+  t.same(readdirSync(path.join(root, 'releases')).sort(), [R1, R2]);
+});
+
+t.test('a session whose input ends before `switch` removes its staging; before `finish`, it tidies nothing', async (t) => {
+  const root = appRoot(t);
+  write(path.join(root, 'releases', R1, 'index.html'), 'x');
+  write(path.join(root, 'releases', R1, 'REVISION'), `${REV1}\n`);
+  symlinkSync(`releases/${R1}`, path.join(root, 'current'));
+  const abandoned = session(root, { source: { kind: 'copy', release: R1 } }, [], '');
+  t.equal(abandoned.code, 0, abandoned.stderr);
+  t.equal(abandoned.stdout.trim(), SESSION.staged);
+  t.same(readdirSync(path.join(root, 'releases')), [R1], 'no staging left');
+  t.equal(readlinkSync(path.join(root, 'current')), `releases/${R1}`);
+
+  const unsettled = session(root, { source: { kind: 'copy', release: R1 }, prune: [R1] }, [], 'switch\n');
+  t.equal(unsettled.code, 0, unsettled.stderr);
+  t.equal(readlinkSync(path.join(root, 'current')), `releases/${R3}`);
+  t.same(readdirSync(path.join(root, 'releases')).sort(), [R1, R3], 'nothing pruned, no spare: the deploy may yet be reverted');
+});
+
+t.test('a first session makes the app root; only the tar is in the release', async (t) => {
   const fresh = appRoot(t);
   const source = appRoot(t);
   write(path.join(source, 'index.html'), 'first');
-  const first = run(stageCommand(path.join(fresh, 'app'), STAGING, undefined, { removalBytes: 0, directoryBytes: 0 }, true), execFileSync('tar', ['-c', '-C', source, 'index.html']));
+  const first = session(path.join(fresh, 'app'), { withTar: true }, [execFileSync('tar', ['-c', '-C', source, 'index.html'])], 'switch\n');
   t.equal(first.code, 0, first.stderr);
-  t.same(readdirSync(path.join(fresh, 'app', STAGING)), ['index.html'], 'the app root and releases/ are made; only the tar is in the release');
+  t.same(readdirSync(path.join(fresh, 'app', 'releases', R3)).sort(), ['REVISION', 'index.html']);
 });
 
 t.test('discard removes the staging directory and nothing else; a missing app root is fine', async (t) => {

@@ -62,10 +62,21 @@ t.test('one host down: no host switches, and the refusal names it', async (t) =>
   work.commit('v2');
   const result = await push(work, 'blue', 'main');
   t.not(result.code, 0);
-  t.match(result.output, /remote: error: reading the host failed on 1 of 2 hosts of blue; nothing was deployed:\s+remote:\s+bluegreen-test@127\.0\.0\.4:\d+: cannot reach/);
-  t.match(result.output, /nothing was deployed|no host was switched/);
+  // The server knows both hosts from the last push, so it finds the dead one when it starts preparing there.
+  t.match(result.output, /remote: error: preparing the release failed on 1 of 2 hosts of blue; no host was switched:\s+remote:\s+bluegreen-test@127\.0\.0\.4:\d+: cannot reach/);
   t.equal(readFileSync(path.join(roots[0] ?? '', 'current', 'index.html'), 'utf8'), 'v1', 'the host that was up did not switch');
   t.equal(readFileSync(path.join(roots[0] ?? '', 'current', 'REVISION'), 'utf8'), `${v1}\n`);
+});
+
+t.test('one host down before the server first reads it: nothing is deployed, and the refusal names it', async (t) => {
+  const { roots, work, extra } = await fleet(t);
+  await extra.stop();
+  work.write('index.html', 'v1');
+  work.commit('v1');
+  const result = await push(work, 'blue', 'main');
+  t.not(result.code, 0);
+  t.match(result.output, /remote: error: reading the host failed on 1 of 2 hosts of blue; nothing was deployed:\s+remote:\s+bluegreen-test@127\.0\.0\.4:\d+: cannot reach/);
+  t.notOk(existsSync(path.join(roots[0] ?? '', 'current')), 'the host that was up got nothing');
 });
 
 t.test('a switch failing on one host puts the others back on their previous release', async (t) => {

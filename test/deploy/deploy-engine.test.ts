@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,9 @@ import type { Config } from '../../src/core/config.js';
 import { createDeployEngine } from '../../src/deploy/deploy-engine.js';
 import { PosixReleasesTarget } from '../../src/deploy/targets/posix-releases.js';
 import { WorkRepo } from '../helpers/git-repo.js';
+
+/** The revision a release directory holds. */
+const revisionIn = (dir: string) => readFileSync(path.join(dir, 'REVISION'), 'utf8').trim();
 
 // The deploy engine against a host directory on this machine (the `file://` transport runs the same host
 // commands as SSH does, without the network). The SSH path is covered end to end in test/server/ and
@@ -26,7 +29,21 @@ function setup(t: Test) {
   });
   const lines: string[] = [];
   let clock = Date.parse('2026-11-23T10:00:00Z');
-  const target = new PosixReleasesTarget(new LocalTransport(), appRoot, 'blue');
+  // What the target runs on the host, by kind: the host's state read, or a deploy session.
+  const execs: string[] = [];
+  let onExecHook: (argv: readonly string[]) => void = () => {};
+  const transport = new LocalTransport();
+  const exec = transport.exec.bind(transport);
+  transport.exec = (argv, options) => {
+    const script = argv[2] ?? '';
+    execs.push(script.includes('shift 10') ? 'session' : script.startsWith('host_state()') ? 'inspect' : 'other');
+    onExecHook(argv);
+    return exec(argv, options);
+  };
+  const onExec = (hook: (argv: readonly string[]) => void) => {
+    onExecHook = hook;
+  };
+  const target = new PosixReleasesTarget(transport, appRoot, 'blue');
   const deploy = async (revision: string, keepReleases = 5) => {
     // The fields of the configuration the engine reads.
     const config = { dataDir, lockWaitMs: 1000, parallel: 10, keepReleases, hosts: { blue: [{ kind: 'file', appRoot, url: '' }], green: [] } } as unknown as Config;
@@ -46,7 +63,7 @@ function setup(t: Test) {
     return { plan: { release: prepared.release, counts: host?.counts, base: host?.base }, bytesSent: host?.bytesSent ?? 0 };
   };
   const current = (file = '') => path.join(appRoot, 'current', file);
-  return { work, appRoot, lines, deploy, current };
+  return { work, appRoot, lines, deploy, current, execs, onExec };
 }
 
 t.test('first deploy puts the tree into a release and points current at it', async (t) => {
@@ -69,7 +86,7 @@ t.test('first deploy puts the tree into a release and points current at it', asy
   t.ok(lstatSync(path.join(appRoot, 'current')).isSymbolicLink());
   t.same(result.plan.counts, { added: 6, changed: 0, removed: 0 });
   t.match(lines.at(-1), new RegExp(`^deployed ${sha.slice(0, 12)} to blue in \\d+\\.\\d+ s$`));
-  t.same(readdirSync(path.join(appRoot, 'releases')).sort(), [`.next-${result.plan.release}`, result.plan.release], 'no staging left, the next copy prepared');
+  t.same(readdirSync(path.join(appRoot, 'releases')).sort(), ['.spare', result.plan.release], 'no staging left, the spare for the next deploy made');
 });
 
 t.test('a later deploy sends only what changed and never touches older releases', async (t) => {
@@ -97,34 +114,60 @@ t.test('a later deploy sends only what changed and never touches older releases'
   t.same(snapshot(firstDir), before, 'the first release is byte-for-byte and mode-for-mode as it was');
 });
 
-t.test('the copy prepared after a deploy is used only for its own base', async (t) => {
-  const { work, appRoot, deploy, current } = setup(t);
+t.test("a host changed behind the server's back is read again, and the deploy builds on what it holds", async (t) => {
+  const { work, appRoot, lines, deploy, current, execs } = setup(t);
   work.write('index.html', 'v1').write('keep.txt', 'kept');
   const v1 = await deploy(work.commit());
   work.write('index.html', 'v2');
   const v2 = await deploy(work.commit());
-  t.ok(existsSync(path.join(appRoot, 'releases', `.next-${v2.plan.release}`)), 'the next copy is prepared');
-  // Someone points current back at v1: the copy prepared from v2 must not be the base of the next deploy.
+  t.equal(revisionIn(path.join(appRoot, 'releases', '.spare')), readFileSync(current('REVISION'), 'utf8').trim(), 'the spare is at v2');
+  t.same(execs.splice(0), ['inspect', 'session', 'session'], 'the host was read once; each deploy was one session');
+  // Someone points current back at v1 (not through this server): the server's idea of the host is stale.
   const activated = await new LocalTransport().exec(activateCommand(appRoot, v1.plan.release));
   t.equal(activated.code, 0, activated.stderr);
   work.write('other.txt', 'v3');
-  const v3 = await deploy(work.commit());
-  t.equal(v3.plan.base, v1.plan.release);
-  t.equal(readFileSync(current('index.html'), 'utf8'), 'v2', 'v3 = v1 + the changes from v1 to v3');
+  const v3sha = work.commit();
+  const v3 = await deploy(v3sha);
+  t.same(execs.splice(0), ['session', 'inspect', 'session'], 'the session refused the changed host; it was read again');
+  t.equal(v3.plan.base, v1.plan.release, 'the counts are from what the host served');
+  t.same(v3.plan.counts, { added: 1, changed: 1, removed: 0 });
+  t.equal(readFileSync(current('index.html'), 'utf8'), 'v2', 'v3 has the tree of v3');
   t.equal(readFileSync(current('other.txt'), 'utf8'), 'v3');
   t.equal(readFileSync(current('keep.txt'), 'utf8'), 'kept');
-  t.equal(readFileSync(path.join(appRoot, 'releases', v2.plan.release, 'index.html'), 'utf8'), 'v2');
-  t.notOk(existsSync(path.join(appRoot, 'releases', `.next-${v2.plan.release}`)), 'the stale copy was cleared');
+  t.equal(readFileSync(path.join(appRoot, 'releases', v2.plan.release, 'index.html'), 'utf8'), 'v2', 'older releases never change');
+  t.equal(revisionIn(path.join(appRoot, 'releases', '.spare')), v3sha);
+  t.notOk(lines.some((l) => /changed while/.test(l)), "the retry is not the pusher's business");
 });
 
-t.test('old releases are pruned but current and its predecessor are kept', async (t) => {
-  const { work, appRoot, deploy } = setup(t);
+t.test('a host that changes again while it is read: the deploy fails naming it, nothing switched', async (t) => {
+  const { work, appRoot, deploy, current, execs, onExec } = setup(t);
+  work.write('index.html', 'v1');
+  await deploy(work.commit());
+  // Every session finds the host changed: someone keeps adding releases.
+  let n = 0;
+  onExec((argv) => {
+    if (argv.join(' ').includes('host_state "$root"')) mkdirSync(path.join(appRoot, 'releases', `2026112300000${n++}-eeeeeeeeeeee`));
+  });
+  work.write('index.html', 'v2');
+  await t.rejects(deploy(work.commit()), { message: /this machine changed while this deploy read it \(another deploy or an activate ran at the same time\); no host was switched/ });
+  t.equal(readFileSync(current('index.html'), 'utf8'), 'v1');
+  t.same(execs.splice(0), ['inspect', 'session', 'session', 'inspect', 'session']);
+});
+
+t.test('old releases are pruned but current and its predecessor are kept; the oldest pruned one is recycled', async (t) => {
+  const { work, appRoot, deploy, current, execs } = setup(t);
   const ids: string[] = [];
+  const shas: string[] = [];
   for (let i = 0; i < 4; i++) {
-    work.write('index.html', `v${i}`);
-    ids.push((await deploy(work.commit(), 2)).plan.release);
+    work.write('index.html', `v${i}`).write(`file-${i}.txt`, `${i}`);
+    shas.push(work.commit());
+    ids.push((await deploy(shas[i] as string, 2)).plan.release);
   }
-  t.same(readdirSync(path.join(appRoot, 'releases')).sort(), [`.next-${ids[3]}`, ...ids.slice(-2)]);
+  t.same(readdirSync(path.join(appRoot, 'releases')).sort(), ['.spare', ...ids.slice(-2)], 'kept: current and its predecessor, and the spare');
+  t.equal(revisionIn(path.join(appRoot, 'releases', '.spare')), shas[1], 'the release pruned last is the next spare');
+  t.same(readdirSync(current()).sort(), ['REVISION', 'file-0.txt', 'file-1.txt', 'file-2.txt', 'file-3.txt', 'index.html'], 'built from a recycled release, the tree is exactly v3');
+  t.equal(readFileSync(current('index.html'), 'utf8'), 'v3');
+  t.same(execs, ['inspect', 'session', 'session', 'session', 'session'], 'one session per deploy');
 });
 
 t.test('redeploying an older commit makes a new release of it', async (t) => {

@@ -121,9 +121,9 @@ t.test('a directory inside the release that the deploy user may not write fails 
   t.equal((await push(work, 'blue', 'main')).code, 0);
   const released = readlinkSync(path.join(hosts.appRoots.blue, 'current'));
   const before = await branchOf('blue');
-  // Wait for the copy the server prepares after the push, so it is locked too.
-  const prepared = path.join(hosts.appRoots.blue, 'releases', `.next-${released.replace('releases/', '')}`);
-  while (!existsSync(prepared)) await new Promise((r) => setTimeout(r, 20));
+  // Wait for the spare the server makes after the push (a copy of the release), so it is locked too.
+  const spare = path.join(hosts.appRoots.blue, 'releases', '.spare');
+  while (!existsSync(spare)) await new Promise((r) => setTimeout(r, 20));
   for (const name of readdirSync(path.join(hosts.appRoots.blue, 'releases'))) {
     const locked = path.join(hosts.appRoots.blue, 'releases', name, 'locked');
     if (existsSync(locked)) chmodSync(locked, 0o555);

@@ -1,12 +1,21 @@
-import { Readable } from 'node:stream';
 import type { Transport } from '../../adapters/transport/transport.js';
 import { planDeploy } from '../../core/deploy-plan.js';
 import { diskFullError, parseDiskUsage } from '../../core/disk-full.js';
 import { UserError } from '../../core/errors.js';
 import { formatBytes, formatSeconds } from '../../core/format.js';
-import { type Argv, type HostState, activateCommand, diskUsageCommand, inspectCommand, parseInspect } from '../../core/remote-commands.js';
+import {
+  type Argv,
+  type HostState,
+  SESSION,
+  SESSION_HOST_CHANGED,
+  activateCommand,
+  diskUsageCommand,
+  inspectCommand,
+  parseInspect,
+} from '../../core/remote-commands.js';
 import { isDiskFull, remoteFailure } from '../../core/remote-failure.js';
-import type { DeployTarget, PrepareInput, PreparedRelease, TargetState } from './target.js';
+import { DeploySession } from './deploy-session.js';
+import { type DeployTarget, type PrepareInput, type PreparedRelease, type TargetState, TargetChangedError } from './target.js';
 
 /** Reads what a host has now. */
 export async function inspectHost(transport: Transport, appRoot: string): Promise<HostState> {
@@ -15,18 +24,22 @@ export async function inspectHost(transport: Transport, appRoot: string): Promis
   return parseInspect(result.stdout);
 }
 
+const stateOf = (host: HostState): TargetState => ({ releases: host.releases, current: host.current, currentRevision: host.currentRevision });
+
 /**
  * A host with the releases layout (`releases/<id>`, `current` switched by rename), reached over a transport
- * (SSH, or this machine). Only what changed since the host's current release is sent; everything else is
- * hard-linked from it.
+ * (SSH, or this machine). Only what changed is sent; everything else is hard-linked or recycled (see
+ * deploySessionCommand). A deploy is one session on the host; the host's state is read only when this
+ * target does not know it (first deploy, or after something else changed the host, which the session detects).
  */
 export class PosixReleasesTarget implements DeployTarget {
   readonly label: string;
-  /** The next deploy's copy of the last release being made; the next prepare waits for it. */
-  private nextReady: Promise<void> = Promise.resolve();
-  /** Deleting old releases; nothing waits for it but `idle`. */
-  private pruning: Promise<void> = Promise.resolve();
-  private writable = true;
+  /** The last deploy's session, until it has tidied up; the next one waits for it. */
+  private previous: Promise<void> = Promise.resolve();
+  /** What the host holds, as read or as the last session left it; undefined when not known. */
+  private known: HostState | undefined;
+  /** The last deploy's session (it may still wait for its next control line). */
+  private session: DeploySession | undefined;
 
   constructor(
     readonly transport: Transport,
@@ -37,24 +50,25 @@ export class PosixReleasesTarget implements DeployTarget {
   }
 
   async inspect(): Promise<TargetState> {
-    await this.nextReady;
-    const host = await inspectHost(this.transport, this.appRoot);
-    this.writable = !host.appRootExists || host.writable;
-    return { releases: host.releases, current: host.current, currentRevision: host.currentRevision };
+    await this.previous;
+    this.known ??= await inspectHost(this.transport, this.appRoot);
+    return stateOf(this.known);
   }
 
   private where(): string {
     return `${this.colourName} (${this.label})`;
   }
 
-  private async run(step: string, argv: Argv, stdin?: Readable): Promise<{ bytesSent: number }> {
-    const result = await this.transport.exec(argv, stdin ? { stdin } : {});
+  private async run(step: string, argv: Argv): Promise<void> {
+    const result = await this.transport.exec(argv);
     if (result.code !== 0) throw remoteFailure(step, this.where(), this.appRoot, result);
-    return result;
   }
 
   async prepare(input: PrepareInput): Promise<PreparedRelease> {
-    const { reader, revision, say, state } = input;
+    const { reader, revision, say } = input;
+    const host = this.known ?? (await inspectHost(this.transport, this.appRoot));
+    // From here until the session reports the host's state, the host is not what was read.
+    this.known = undefined;
     const phases: Record<string, number> = {};
     const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
       const t0 = Date.now();
@@ -64,96 +78,104 @@ export class PosixReleasesTarget implements DeployTarget {
         phases[phase] = Date.now() - t0;
       }
     };
-    if (!this.writable) {
+    if (host.appRootExists && !host.writable) {
       throw new UserError(`cannot deploy to ${this.where()}: the app root ${this.appRoot} is not writable by the deploy user`, {
         hint: `give the deploy user the app root: \`bluegreen provision ${this.colourName}\``,
       });
     }
-    const { changes, tree } = await timed('diff', async () => {
-      const diff = state.currentRevision ? await reader.diff(state.currentRevision, revision) : undefined;
-      return diff ? { changes: diff, tree: [] } : { changes: undefined, tree: await reader.listTree(revision) };
+    const { changes, spareChanges, tree } = await timed('diff', async () => {
+      const changes = host.currentRevision ? await reader.diff(host.currentRevision, revision) : undefined;
+      const spareChanges = changes && host.spareRevision ? await reader.diff(host.spareRevision, revision) : undefined;
+      return { changes, spareChanges, tree: changes ? [] : await reader.listTree(revision) };
     });
-    const host: HostState = { appRootExists: true, writable: true, ...state };
-    const plan = planDeploy({ colour: input.colour, appRoot: this.appRoot, revision, release: input.release, keepReleases: input.keepReleases, host, changes, tree });
+    const plan = planDeploy({ colour: input.colour, appRoot: this.appRoot, revision, release: input.release, keepReleases: input.keepReleases, host, changes, spareChanges, tree });
     const { added, changed, removed } = plan.counts;
     say(
       plan.base
         ? `files: ${added} added, ${changed} changed, ${removed} removed since ${plan.base}`
-        : `files: ${added} (full deploy${state.current ? ': the current release is not from this repository' : ''})`,
+        : `files: ${added} (full deploy${host.current ? ': the current release is not from this repository' : ''})`,
     );
 
     const archive = plan.send.length > 0 ? reader.tar(revision, plan.send) : undefined;
-    let bytesSent = 0;
-    try {
-      bytesSent = (await timed('send', () => this.run('sending files', plan.stage, withPrefix(plan.removals, archive)))).bytesSent;
-    } catch (error) {
+    const session = new DeploySession(this.transport, plan.session, plan.removals, archive);
+    this.session = session;
+    this.previous = session.finished.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (!(await timed('send', () => session.reached(SESSION.staged)))) {
       archive?.destroy();
+      const result = await session.finished;
+      if (result.code === SESSION_HOST_CHANGED) throw new TargetChangedError(this.label);
       await this.runQuietly(plan.discard);
-      throw await this.explainDiskFull(error, input.keepReleases);
+      throw await this.explainDiskFull(remoteFailure('sending files', this.where(), this.appRoot, result), input.keepReleases);
     }
-    say(`sent ${formatBytes(bytesSent)} in ${formatSeconds(phases.send ?? 0)}`);
+    say(`sent ${formatBytes(session.bytesSent)} in ${formatSeconds(phases.send ?? 0)}`);
 
     const target = this;
     return {
       release: plan.release,
       base: plan.base,
       counts: plan.counts,
-      bytesSent,
+      bytesSent: session.bytesSent,
       phases,
       async commit() {
-        await timed('switch', () => target.run('switching current', plan.finalize));
+        session.send('switch');
+        if (!(await timed('switch', () => session.reached(SESSION.switched)))) {
+          throw remoteFailure('switching current', target.where(), target.appRoot, await session.finished);
+        }
         say(`current -> releases/${plan.release} (switched in ${formatSeconds(phases.switch ?? 0)})`);
       },
       async revert() {
+        session.end();
+        await session.finished.catch(() => undefined);
         await target.run('switching back', plan.revert);
         say(`current -> ${plan.base ? `releases/${plan.base}` : 'nothing'} again (switched back)`);
       },
-      discard: () => target.runQuietly(plan.discard),
+      async discard() {
+        session.end();
+        const result = await session.finished.catch(() => undefined);
+        if (result?.code !== 0) await target.runQuietly(plan.discard);
+      },
       finish(log) {
-        const report = (step: string) => (error: unknown) => log(`after the deploy to ${target.where()}: ${step}: ${(error as Error).message}`);
-        target.nextReady = target.run('preparing the next release', plan.prepareNext).then(() => undefined, report('preparing the next release'));
-        const previous = target.pruning;
-        target.pruning = Promise.all([target.nextReady, previous]).then(() =>
-          target.run('deleting old releases', plan.deletePruned).then(() => undefined, report('deleting old releases')),
-        );
+        session.send('finish');
+        session.end();
+        target.previous = session.finished
+          .then((result) => {
+            if (result.code !== 0 || !session.linesAfter(SESSION.state).length) throw remoteFailure('tidying up', target.where(), target.appRoot, result);
+            target.known = parseInspect(session.linesAfter(SESSION.state).join('\n'));
+          })
+          .catch((error: unknown) => log(`after the deploy to ${target.where()}: ${(error as Error).message}`));
       },
     };
   }
 
   async activate(release: string): Promise<void> {
+    this.known = undefined;
     await this.run(`activating ${release}`, activateCommand(this.appRoot, release));
   }
 
-  /** Runs a clean-up command; its failure is not the deploy's (the next deploy's stage clears leftovers). */
+  /** Runs a clean-up command; its failure is not the deploy's (the next deploy's session clears leftovers). */
   private async runQuietly(argv: Argv): Promise<void> {
     await this.transport.exec(argv).catch(() => undefined);
   }
 
   /** A full disk is explained by what fills it; other errors pass through. */
-  private async explainDiskFull(error: unknown, keepReleases: number): Promise<unknown> {
-    if (!(error instanceof UserError) || !isDiskFull(error.message)) return error;
+  private async explainDiskFull(error: UserError, keepReleases: number): Promise<UserError> {
+    if (!isDiskFull(error.message)) return error;
     const usage = await this.transport.exec(diskUsageCommand(this.appRoot)).catch(() => undefined);
     if (!usage || usage.code !== 0) return error;
     return diskFullError('sending files', this.where(), this.appRoot, parseDiskUsage(usage.stdout), keepReleases);
   }
 
   async idle(): Promise<void> {
-    await Promise.all([this.nextReady, this.pruning]);
+    await this.previous;
   }
 
+  /** Ends a session still waiting for its next step (one never switched is discarded, one never finished is not tidied). */
   async close(): Promise<void> {
+    this.session?.end();
     await this.idle();
     await this.transport.close();
   }
-}
-
-/** `prefix`, then everything `rest` yields. */
-function withPrefix(prefix: Buffer, rest: Readable | undefined): Readable {
-  if (!rest) return Readable.from([prefix]);
-  return Readable.from(
-    (async function* () {
-      if (prefix.length > 0) yield prefix;
-      for await (const chunk of rest) yield chunk as Buffer;
-    })(),
-  );
 }

@@ -59,3 +59,14 @@ export interface DeployTarget {
   idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * A target found that it no longer holds what it was last read to hold (another process deployed or activated
+ * in the meantime): nothing was changed, and reading it again and preparing again will do.
+ */
+export class TargetChangedError extends Error {
+  constructor(label: string) {
+    super(`${label} changed while this deploy read it (another deploy or an activate ran at the same time)`);
+    this.name = 'TargetChangedError';
+  }
+}

@@ -24,6 +24,7 @@ function setup(t: Test, appRootName = 'app') {
   });
   const appRoot = path.join(dir, appRootName);
   const target = new PosixReleasesTarget(new LocalTransport(), appRoot, 'blue');
+  t.teardown(() => target.close());
   const reader = new RevisionReader(path.join(work.dir, '.git'));
   const lines: string[] = [];
   let clock = Date.parse('2026-11-23T10:00:00Z');
@@ -158,7 +159,7 @@ t.test('activate points current at a release the host holds, and refuses one it 
   t.equal(current(), `releases/${first.release}`, 'current did not move');
 });
 
-t.test('finish prepares the next copy, prunes beyond keepReleases, and the next inspect waits for the copy', async (t) => {
+t.test('finish makes the spare, prunes beyond keepReleases (recycling one as the spare), and the next inspect waits for it', async (t) => {
   const { work, target, lines, prepare, releases } = setup(t);
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) {
@@ -167,10 +168,10 @@ t.test('finish prepares the next copy, prunes beyond keepReleases, and the next 
     await prepared.commit();
     prepared.finish((line) => lines.push(`log: ${line}`));
     ids.push(prepared.release);
-    // No idle here: the next prepare's inspect waits for the copy it will use.
+    // No idle here: the next prepare's inspect waits for the spare it will use.
   }
   await target.idle();
-  t.same(releases(), [`.next-${ids[3]}`, ...ids.slice(-2)]);
+  t.same(releases(), ['.spare', ...ids.slice(-2)]);
   t.same(lines.filter((l) => l.startsWith('log: ')), [], 'nothing failed after the deploys');
 });
 
@@ -182,7 +183,8 @@ t.test('a failure after a deploy is logged, not thrown', async (t) => {
   rmSync(path.join(appRoot, 'releases'), { recursive: true, force: true });
   prepared.finish((line) => lines.push(`log: ${line}`));
   await target.idle();
-  t.match(lines.filter((l) => l.startsWith('log: ')), [/^log: after the deploy to blue \(this machine\): preparing the next release: preparing the next release failed on blue \(this machine\): /]);
+  t.match(lines.filter((l) => l.startsWith('log: ')), [/^log: after the deploy to blue \(this machine\): tidying up failed on blue \(this machine\): .*releases/]);
+  t.same((await target.inspect()).releases, [], 'the host is read again: the target no longer claims to know it');
 });
 
 t.test('a stage that fails removes its staging copy and names the step and the host', async (t) => {
