@@ -351,6 +351,9 @@ t.test('hosts found by tag: provision looks them up and prepares each droplet ta
   );
 });
 
+/** `text` as a regular expression that matches it literally (fingerprints hold `+` and `/`). */
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
 t.test('a run that meets several new hosts: --host-key trusts one at a time, the hosts already known are used as they are', async (t) => {
   const second = await secondSshd(t);
   const knownHosts = path.join(work, 'known_hosts_several');
@@ -368,12 +371,12 @@ t.test('a run that meets several new hosts: --host-key trusts one at a time, the
   const strict = (extra: Partial<ProvisionOptions>) => options(makeConfig(env), { acceptNewHostKey: false, dryRun: true, ...extra });
   await t.rejects(provision(strict({})), {
     message: `host key of ${ADDRESS}:${root.sshPort} (blue) is not known yet: it offered ${root.fingerprint}`,
-    hint: new RegExp(`bluegreen provision blue --host-key ${root.fingerprint}`),
+    hint: new RegExp(escaped(`bluegreen provision blue --host-key ${root.fingerprint}`)),
   });
   // The first host's key, checked and given: it would be recorded; the second is named with its own key to check.
   await t.rejects(provision(strict({ hostKey: root.fingerprint })), {
     message: `host key of ${SECOND_ADDRESS}:${root.sshPort} (blue) is not known yet: it offered ${second.fingerprint}`,
-    hint: new RegExp(`bluegreen provision blue --host-key ${second.fingerprint}`),
+    hint: new RegExp(escaped(`bluegreen provision blue --host-key ${second.fingerprint}`)),
   });
   // The first is known now (as a run without --dry-run records it); the second's key, given, lets the run through.
   writeFileSync(knownHosts, `${knownHostsLine(ADDRESS, root.sshPort, root.hostKeyBlob)}\n`);
@@ -385,6 +388,6 @@ t.test('a run that meets several new hosts: --host-key trusts one at a time, the
   t.ok(result.hosts.every((host) => host.os !== undefined && host.steps.length > 0), 'both prepared (dry run)');
   // Alone, a host whose trusted key is not the one given is still refused.
   await t.rejects(provision(strict({ hostKey: second.fingerprint, config: makeConfig({ ...baseEnv, BLUEGREEN_KNOWN_HOSTS: knownHosts }) })), {
-    message: new RegExp(`is ${root.fingerprint}, not the ${second.fingerprint} given with --host-key: refusing to connect`),
+    message: new RegExp(escaped(`is ${root.fingerprint}, not the ${second.fingerprint} given with --host-key: refusing to connect`)),
   });
 });
