@@ -4,7 +4,7 @@
  * preparation as cloud-init user-data. Pure: no sockets, no files, no child processes.
  */
 import type { Colour } from './colour.js';
-import type { Config, HostTarget } from './config.js';
+import { type Config, type HostTarget, templateHost } from './config.js';
 import { checkWebListen } from './config/values.js';
 import { UserError } from './errors.js';
 
@@ -40,6 +40,9 @@ export interface ProvisionTarget {
   appRoot: string;
 }
 
+/** What a colour's site is on a host: the deploy user and the app root (all that cloud-init needs of a host). */
+export type ProvisionSite = Pick<ProvisionTarget, 'colour' | 'deployUser' | 'appRoot'>;
+
 /** What the host-side script is asked to do on one host. */
 export interface ScriptInputs {
   colour: Colour;
@@ -69,30 +72,40 @@ export interface ScriptOutput {
   complete: boolean;
 }
 
+/** The variable that names a colour's deploy user: its `*_HOST`, or the template when hosts are found. */
+function hostVariable(config: Config, colour: Colour): string {
+  return config.discovery ? 'BLUEGREEN_HOST_TEMPLATE' : `${colour.toUpperCase()}_HOST`;
+}
+
+/** The site a host of `colour` gets, refusing a host provision cannot prepare (on this machine; root as the deploy user). */
+function siteOf(config: Config, colour: Colour, host: HostTarget): ProvisionTarget {
+  const variable = hostVariable(config, colour);
+  if (host.kind !== 'ssh') {
+    throw new UserError(
+      config.embedded
+        ? `no hosts are configured: provision prepares ${colour}'s host over SSH`
+        : `${variable} is a file:// directory on this machine: provision prepares hosts over SSH`,
+      { exitCode: 2, hint: `set ${variable}=ssh://deploy@host (see \`bluegreen init\`), then run \`bluegreen provision ${colour}\`` },
+    );
+  }
+  if (host.user === 'root') {
+    const ordinary = config.discovery
+      ? config.discovery.hostTemplate.replace(/^ssh:\/\/[^@]*@/, 'ssh://deploy@')
+      : `ssh://deploy@${host.host}${host.port === 22 ? '' : `:${host.port}`}`;
+    throw new UserError(`${variable} logs in as root: the deploy user must be an ordinary user`, {
+      exitCode: 2,
+      hint: `set ${variable}=${ordinary}; provision creates that user`,
+    });
+  }
+  return { colour, host: host.host, port: host.port, deployUser: host.user, appRoot: host.appRoot };
+}
+
 /**
  * The hosts `bluegreen provision blue|green|all` prepares, refusing what it cannot prepare. `hosts` are each
  * colour's hosts now: listed in the configuration, or found by tag or scale set.
  */
 export function provisionTargets(config: Config, colours: readonly Colour[], hosts: Partial<Record<Colour, readonly HostTarget[]>> = config.hosts): ProvisionTarget[] {
-  const targets: ProvisionTarget[] = [];
-  for (const colour of colours) for (const host of hosts[colour] ?? []) {
-    const variable = `${colour.toUpperCase()}_HOST`;
-    if (host.kind !== 'ssh') {
-      throw new UserError(
-        config.embedded
-          ? `no hosts are configured: provision prepares ${colour}'s host over SSH`
-          : `${variable} is a file:// directory on this machine: provision prepares hosts over SSH`,
-        { exitCode: 2, hint: `set ${variable}=ssh://deploy@host (see \`bluegreen init\`), then run \`bluegreen provision ${colour}\`` },
-      );
-    }
-    if (host.user === 'root') {
-      throw new UserError(`${variable} logs in as root: the deploy user must be an ordinary user`, {
-        exitCode: 2,
-        hint: `set ${variable}=ssh://deploy@${host.host}${host.port === 22 ? '' : `:${host.port}`}; provision creates that user`,
-      });
-    }
-    targets.push({ colour, host: host.host, port: host.port, deployUser: host.user, appRoot: host.appRoot });
-  }
+  const targets = colours.flatMap((colour) => (hosts[colour] ?? []).map((host) => siteOf(config, colour, host)));
   const clash = targets.flatMap((a) => targets.filter((b) => b !== a && a.host === b.host && a.port === b.port && (a.appRoot !== b.appRoot || a.deployUser !== b.deployUser)).map((b) => [a, b] as const))[0];
   if (clash) {
     const [a, b] = clash;
@@ -102,6 +115,28 @@ export function provisionTargets(config: Config, colours: readonly Colour[], hos
     );
   }
   return targets;
+}
+
+/**
+ * The site a new machine of `colour` gets from `--cloud-init`, without meeting any host: the deploy user and
+ * app root of BLUEGREEN_HOST_TEMPLATE when the colour's hosts are found by tag or scale set, else those of its
+ * listed hosts, which must agree (one document prepares every new machine of the colour alike).
+ */
+export function cloudInitSite(config: Config, colour: Colour): ProvisionSite {
+  if (config.discovery) {
+    const { deployUser, appRoot } = siteOf(config, colour, templateHost(config.discovery, config.appRoot));
+    return { colour, deployUser, appRoot };
+  }
+  const sites = provisionTargets(config, [colour]).map(({ deployUser, appRoot }) => ({ colour, deployUser, appRoot }));
+  const kinds = [...new Set(sites.map((site) => `${site.deployUser} in ${site.appRoot}`))];
+  if (kinds.length > 1) {
+    const variable = hostVariable(config, colour);
+    throw new UserError(`${variable} gives ${colour}'s hosts different deploy users or app roots (${kinds.join('; ')}): one cloud-init document prepares every new host of ${colour} alike`, {
+      exitCode: 2,
+      hint: `give every host in ${variable} the same deploy user and app root, or provision each host over SSH with \`bluegreen provision ${colour}\``,
+    });
+  }
+  return sites[0]!;
 }
 
 /** Checks the deploy public key (the text of `${BLUEGREEN_SSH_KEY}.pub`) and returns its one line. */
@@ -243,10 +278,10 @@ export function cloudInitUserData(inputs: ScriptInputs, files: readonly BundleFi
   return lines.join('\n');
 }
 
-/** Script inputs for one target from the configuration. */
+/** Script inputs for one host's site (or a new machine's, for cloud-init) from the configuration. */
 export function scriptInputs(
   config: Config,
-  target: ProvisionTarget,
+  target: ProvisionSite,
   options: { deployPublicKey: string; webListen: string; dryRun: boolean; aptLockTimeoutSeconds?: number },
 ): ScriptInputs {
   const listenProblem = checkWebListen(options.webListen);
@@ -277,17 +312,19 @@ export type HostKeyDecision = { action: 'trusted' } | { action: 'record'; reason
 
 /**
  * The trust-on-first-use rules: a key already in known_hosts is used; a changed or revoked key is always
- * refused; a new key is recorded only when it equals `--host-key` or with `--accept-new-host-key`. A
- * `--host-key` that disagrees with the offered key is refused even when known_hosts trusts the key.
+ * refused; a new key is recorded only when it equals `--host-key` or with `--accept-new-host-key`. When
+ * provision meets one host, a `--host-key` that disagrees with the offered key is refused even when known_hosts
+ * trusts the key; when it meets several (`oneOfSeveral`: a colour of several hosts, or `all`), `--host-key` is
+ * the key of the one new host, and the hosts already trusted are used as they are.
  */
 export function decideHostKey(
   check: 'trusted' | 'unknown' | 'changed' | 'revoked',
   offered: string,
-  where: { colour: Colour; host: string; port: number; knownHostsPath: string },
+  where: { colour: Colour; host: string; port: number; knownHostsPath: string; oneOfSeveral?: boolean },
   flags: { hostKey?: string | undefined; acceptNewHostKey: boolean },
 ): HostKeyDecision {
   const label = where.port === 22 ? where.host : `${where.host}:${where.port}`;
-  if (flags.hostKey !== undefined && flags.hostKey !== offered) {
+  if (flags.hostKey !== undefined && flags.hostKey !== offered && !where.oneOfSeveral) {
     throw new UserError(`host key of ${label} (${where.colour}) is ${offered}, not the ${flags.hostKey} given with --host-key: refusing to connect`, {
       hint: `check the fingerprint on the host's console with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\`; if someone is between you and the host, do not go on`,
     });
@@ -304,7 +341,7 @@ export function decideHostKey(
     );
   }
   if (check === 'trusted') return { action: 'trusted' };
-  if (flags.hostKey !== undefined) return { action: 'record', reason: 'matches --host-key' };
+  if (flags.hostKey === offered) return { action: 'record', reason: 'matches --host-key' };
   if (flags.acceptNewHostKey) return { action: 'record', reason: '--accept-new-host-key' };
   throw new UserError(`host key of ${label} (${where.colour}) is not known yet: it offered ${offered}`, {
     hint:

@@ -17,6 +17,7 @@ import {
   WHOAMI_ARGV,
   adminAuthSource,
   bundleEntries,
+  cloudInitSite,
   cloudInitUserData,
   decideHostKey,
   deployPublicKeyLine,
@@ -138,7 +139,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       dryRun,
       ...(options.aptLockTimeoutSeconds === undefined ? {} : { aptLockTimeoutSeconds: options.aptLockTimeoutSeconds }),
     });
-    hosts.push(await provisionHost(target, scriptArgs(inputs), tar, auth, options));
+    hosts.push(await provisionHost(target, scriptArgs(inputs), tar, auth, { ...options, oneOfSeveral: targets.length > 1 }));
   }
   return { dryRun, hosts };
 }
@@ -148,7 +149,7 @@ async function provisionHost(
   args: string[],
   tar: Buffer,
   auth: AdminCredentials,
-  options: ProvisionOptions,
+  options: ProvisionOptions & { oneOfSeveral: boolean },
 ): Promise<HostProvisionResult> {
   const { config, dryRun, say } = options;
   const colour = target.colour;
@@ -163,7 +164,7 @@ async function provisionHost(
   const decision = decideHostKey(
     check,
     scanned.fingerprint,
-    { colour, host: target.host, port: target.port, knownHostsPath: config.knownHostsPath },
+    { colour, host: target.host, port: target.port, knownHostsPath: config.knownHostsPath, oneOfSeveral: options.oneOfSeveral },
     { hostKey: options.hostKey, acceptNewHostKey: options.acceptNewHostKey },
   );
   let keyStatus: HostProvisionResult['hostKey']['status'] = 'known';
@@ -281,7 +282,9 @@ export function loadBundle(root = bundleRoot()): BundleFile[] {
 
 /**
  * `bluegreen provision blue|green --cloud-init`: the user-data for a new machine of that colour (the same
- * preparation as provisioning over SSH). One document is one host, so `all` is refused.
+ * preparation as provisioning over SSH), from the configuration alone: no host is met, so it serves a colour
+ * whose hosts are found by tag or scale set as well (new droplets and instances get it when they are made).
+ * One document is one colour, so `all` is refused.
  */
 export function cloudInit(options: { config: Config; colours: readonly Colour[]; webListen?: string | undefined }): string {
   const { config } = options;
@@ -291,8 +294,8 @@ export function cloudInit(options: { config: Config; colours: readonly Colour[];
       hint: 'run `bluegreen provision blue --cloud-init` and `bluegreen provision green --cloud-init`',
     });
   }
-  const [target] = provisionTargets(config, options.colours);
+  const site = cloudInitSite(config, options.colours[0]!);
   const deployPublicKey = readDeployPublicKey(config);
   const webListen = webListenOf(options);
-  return cloudInitUserData(scriptInputs(config, target!, { deployPublicKey, webListen, dryRun: false }), loadBundle());
+  return cloudInitUserData(scriptInputs(config, site, { deployPublicKey, webListen, dryRun: false }), loadBundle());
 }

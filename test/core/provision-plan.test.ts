@@ -4,6 +4,7 @@ import {
   BOOTSTRAP,
   bundleEntries,
   checkWebListen,
+  cloudInitSite,
   cloudInitUserData,
   decideHostKey,
   deployPublicKeyLine,
@@ -141,6 +142,22 @@ t.test('host key rules: trust on first use only when asked, a changed key never'
   t.throws(() => decideHostKey('revoked', fp, where, { hostKey: fp, acceptNewHostKey: true }), { message: /has been REVOKED/ });
 });
 
+t.test('host keys when provision meets several hosts: --host-key is the one new host\'s; the trusted ones are used as they are', async (t) => {
+  const fp = `SHA256:${'a'.repeat(43)}`;
+  const other = `SHA256:${'b'.repeat(43)}`;
+  const where = { colour: 'blue' as const, host: '10.0.0.1', port: 22, knownHostsPath: '/d/known_hosts', oneOfSeveral: true };
+  t.same(decideHostKey('trusted', fp, where, { hostKey: other, acceptNewHostKey: false }), { action: 'trusted' }, 'another host\'s key given');
+  t.same(decideHostKey('unknown', fp, where, { hostKey: fp, acceptNewHostKey: false }), { action: 'record', reason: 'matches --host-key' });
+  // A new host whose key is not the one given is not trusted: it is named with its own fingerprint, to check.
+  t.throws(() => decideHostKey('unknown', fp, where, { hostKey: other, acceptNewHostKey: false }), {
+    message: `host key of 10.0.0.1 (blue) is not known yet: it offered ${fp}`,
+    hint: new RegExp(`bluegreen provision blue --host-key ${fp}`),
+  });
+  t.same(decideHostKey('unknown', fp, where, { hostKey: other, acceptNewHostKey: true }), { action: 'record', reason: '--accept-new-host-key' });
+  t.throws(() => decideHostKey('changed', fp, where, { hostKey: fp, acceptNewHostKey: true }), { message: /host key of 10.0.0.1 \(blue\) has CHANGED/ });
+  t.throws(() => decideHostKey('revoked', fp, where, { hostKey: fp, acceptNewHostKey: true }), { message: /has been REVOKED/ });
+});
+
 t.test('admin credentials, deploy key and web listen checks', async (t) => {
   t.same(adminAuthSource('/k', '/sock'), { kind: 'key', path: '/k' });
   t.same(adminAuthSource(undefined, '/sock'), { kind: 'agent', socket: '/sock' });
@@ -166,6 +183,83 @@ t.test('cloud-init user-data: the bundle in write_files, the script in runcmd', 
   t.same(argv.slice(0, 2), ['sh', '/usr/local/lib/bluegreen/provision.sh']);
   t.notOk(argv.includes('--dry-run'), 'cloud-init applies');
   t.ok(argv.includes(KEY));
+});
+
+const DIGITALOCEAN_LB = { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'dop_v1_t', DIGITALOCEAN_LOAD_BALANCER: 'web-lb', BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green' };
+const AZURE_APPGW = {
+  BLUEGREEN_PROVIDER: 'azure-appgw',
+  AZURE_TENANT_ID: 't',
+  AZURE_CLIENT_ID: 'c',
+  AZURE_CLIENT_SECRET: 's',
+  AZURE_SUBSCRIPTION_ID: 'sub',
+  AZURE_RESOURCE_GROUP: 'rg',
+  AZURE_APP_GATEWAY: 'gw',
+  AZURE_ROUTING_RULE: 'rule',
+  BLUE_POOL: 'b',
+  GREEN_POOL: 'g',
+  BLUE_VMSS: 'web-blue',
+  GREEN_VMSS: 'web-green',
+};
+
+/** A configuration whose hosts are found (no BLUE_HOST / GREEN_HOST). */
+function foundConfig(env: Record<string, string>): Config {
+  const result = parseConfig(env, '/work');
+  if (result.config?.discovery === undefined) throw new Error(result.errors.join('\n') || 'the hosts are not found');
+  return result.config;
+}
+
+t.test('--cloud-init for a colour whose hosts are found: the deploy user and app root of BLUEGREEN_HOST_TEMPLATE, no host needed', async (t) => {
+  t.same(cloudInitSite(foundConfig(DIGITALOCEAN_LB), 'blue'), { colour: 'blue', deployUser: 'deploy', appRoot: '/var/www/app' }, 'the default template');
+  t.same(
+    cloudInitSite(foundConfig({ ...AZURE_APPGW, BLUEGREEN_HOST_TEMPLATE: 'ssh://web@{ip}:2222/srv/shop', BLUEGREEN_APP_ROOT: '/srv/other' }), 'green'),
+    { colour: 'green', deployUser: 'web', appRoot: '/srv/shop' },
+    'the template\'s own user and path',
+  );
+  t.same(cloudInitSite(foundConfig({ ...DIGITALOCEAN_LB, BLUEGREEN_APP_ROOT: '/srv/app' }), 'green'), { colour: 'green', deployUser: 'deploy', appRoot: '/srv/app' });
+  t.throws(() => cloudInitSite(foundConfig({ ...DIGITALOCEAN_LB, BLUEGREEN_HOST_TEMPLATE: 'ssh://root@{ip}:2222/srv/shop' }), 'blue'), {
+    message: 'BLUEGREEN_HOST_TEMPLATE logs in as root: the deploy user must be an ordinary user',
+    hint: 'set BLUEGREEN_HOST_TEMPLATE=ssh://deploy@{ip}:2222/srv/shop; provision creates that user',
+    exitCode: 2,
+  });
+  // The same script inputs as the hosts found later get over SSH.
+  const config = foundConfig({ ...DIGITALOCEAN_LB, BLUEGREEN_HOST_TEMPLATE: 'ssh://web@{ip}/srv/shop' });
+  const found = { kind: 'ssh' as const, user: 'web', host: '10.0.1.1', port: 22, appRoot: '/srv/shop', url: 'http://10.0.1.1/' };
+  const options = { deployPublicKey: KEY, webListen: '80', dryRun: false };
+  t.same(scriptInputs(config, cloudInitSite(config, 'blue'), options), scriptInputs(config, provisionTargets(config, ['blue'], { blue: [found] })[0]!, options));
+});
+
+t.test('--cloud-init for listed hosts: theirs, when they agree; hosts that differ, file:// and the embedded default are refused', async (t) => {
+  const listed = config({});
+  t.same(cloudInitSite(listed, 'green'), { colour: 'green', deployUser: 'deploy', appRoot: '/srv/green' });
+  const target = provisionTargets(listed, ['green'])[0]!;
+  const options = { deployPublicKey: KEY, webListen: '80', dryRun: false };
+  t.equal(
+    cloudInitUserData(scriptInputs(listed, cloudInitSite(listed, 'green'), options), FILES),
+    cloudInitUserData(scriptInputs(listed, target, options), FILES),
+    'the same document as from the first listed host',
+  );
+  t.same(cloudInitSite(config({ BLUE_HOST: 'ssh://deploy@10.0.0.1,ssh://deploy@10.0.0.3:2200' }), 'blue'), { colour: 'blue', deployUser: 'deploy', appRoot: '/var/www/app' });
+  t.throws(() => cloudInitSite(config({ BLUE_HOST: 'ssh://deploy@10.0.0.1,ssh://web@10.0.0.3/srv/shop' }), 'blue'), {
+    message: "BLUE_HOST gives blue's hosts different deploy users or app roots (deploy in /var/www/app; web in /srv/shop): one cloud-init document prepares every new host of blue alike",
+    hint: 'give every host in BLUE_HOST the same deploy user and app root, or provision each host over SSH with `bluegreen provision blue`',
+    exitCode: 2,
+  });
+  t.throws(() => cloudInitSite(config({ BLUE_HOST: 'file:///srv/blue' }), 'blue'), { message: 'BLUE_HOST is a file:// directory on this machine: provision prepares hosts over SSH', exitCode: 2 });
+  t.throws(() => cloudInitSite(parseConfig({}, '/work').config!, 'blue'), { message: /no hosts are configured/, exitCode: 2 });
+  t.throws(() => cloudInitSite(config({ BLUE_HOST: 'ssh://root@10.0.0.1:2200' }), 'blue'), {
+    message: 'BLUE_HOST logs in as root: the deploy user must be an ordinary user',
+    hint: 'set BLUE_HOST=ssh://deploy@10.0.0.1:2200; provision creates that user',
+  });
+});
+
+t.test('provision over SSH of hosts found through a template that logs in as root: refused, naming the template', async (t) => {
+  const config = foundConfig({ ...DIGITALOCEAN_LB, BLUEGREEN_HOST_TEMPLATE: 'ssh://root@{ip}' });
+  const found = { kind: 'ssh' as const, user: 'root', host: '10.0.1.1', port: 22, appRoot: '/var/www/app', url: 'http://10.0.1.1/' };
+  t.throws(() => provisionTargets(config, ['blue'], { blue: [found] }), {
+    message: 'BLUEGREEN_HOST_TEMPLATE logs in as root: the deploy user must be an ordinary user',
+    hint: 'set BLUEGREEN_HOST_TEMPLATE=ssh://deploy@{ip}; provision creates that user',
+    exitCode: 2,
+  });
 });
 
 t.test('provision prepares every host of a colour: listed, or found by tag or scale set and handed in', async (t) => {

@@ -2,19 +2,26 @@
  * Every way `bluegreen provision` refuses or fails, each provoked with a small real setup: nothing listening,
  * a key the host does not accept, a non-root admin without sudo, an unsupported /etc/os-release, a held apt
  * lock, a `current` that is not a symlink, an app root in a system directory, a sudoers drop-in visudo
- * rejects. Plus the admin login through an SSH agent. One fresh Debian root (127.0.0.14) serves them all.
+ * rejects. Plus the admin login through an SSH agent, and hosts found by tag (a fake DigitalOcean whose droplets
+ * are this machine). One fresh Debian root (127.0.0.14, and a second sshd of its own on 127.0.0.16) serves them all.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import { cloudInit, provision, type ProvisionOptions } from '../../src/provision/run-provision.js';
 import { freePortOn, startDebianRoot, type DebianRoot } from '../helpers/debian-root.js';
+import { canConnect, sleep } from '../helpers/sshd.js';
+import { fingerprint, knownHostsLine } from '../../src/adapters/ssh/known-hosts.js';
+import { startFakeDigitalOcean } from '../fakes/digitalocean-api.js';
 
 const ADDRESS = '127.0.0.14';
+/** A second sshd in the same machine, with its own host key: a second host for runs that meet several. */
+const SECOND_ADDRESS = '127.0.0.16';
+const TOKEN = 'dop_v1_pr0v1510n5ecret5ecret5ecret';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 let root: DebianRoot;
@@ -287,4 +294,100 @@ t.test('--cloud-init user-data writes the same bundle and runs the same script',
   t.match(r.stdout, /^step web-server: would change \(install apache2\)$/m);
   t.match(r.stdout, /^done$/m);
   rmSync(root.path('usr/local/lib/bluegreen'), { recursive: true });
+});
+
+/** The machine's sshd again, on SECOND_ADDRESS and the first's port, with a host key of its own; stopped with the test. */
+async function secondSshd(t: Test): Promise<{ fingerprint: string }> {
+  rmSync(root.path('etc/ssh/second_host_ed25519_key'), { force: true });
+  rmSync(root.path('etc/ssh/second_host_ed25519_key.pub'), { force: true });
+  root.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/etc/ssh/second_host_ed25519_key']);
+  const [, blob] = readFileSync(root.path('etc/ssh/second_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+  const sshd = spawn(
+    'chroot',
+    [root.dir, '/usr/sbin/sshd', '-D', '-e', '-o', `ListenAddress=${SECOND_ADDRESS}:${root.sshPort}`, '-o', 'HostKey=/etc/ssh/second_host_ed25519_key', '-o', 'PidFile=none', '-o', 'UseDNS=no', '-o', 'LogLevel=ERROR'],
+    { stdio: 'ignore' },
+  );
+  t.teardown(() => {
+    sshd.kill();
+  });
+  for (let i = 0; i < 400 && !(await canConnect(SECOND_ADDRESS, root.sshPort)); i++) await sleep(50);
+  return { fingerprint: fingerprint(Buffer.from(blob!, 'base64')) };
+}
+
+/** baseEnv with blue and green found by tag in a fake DigitalOcean (BLUE_HOST and GREEN_HOST unset). */
+async function foundByTag(t: Test, droplets: Parameters<typeof startFakeDigitalOcean>[0]['droplets'], template: string): Promise<Record<string, string>> {
+  const api = await startFakeDigitalOcean({ token: TOKEN, droplets, reservedIps: {} });
+  t.teardown(() => api.close());
+  const { BLUE_HOST: _blue, GREEN_HOST: _green, ...env } = baseEnv;
+  return {
+    ...env,
+    BLUEGREEN_PROVIDER: 'digitalocean-lb',
+    DIGITALOCEAN_TOKEN: TOKEN,
+    DIGITALOCEAN_API_URL: api.url,
+    DIGITALOCEAN_LOAD_BALANCER: 'web-lb',
+    BLUE_TAG: 'web-blue',
+    GREEN_TAG: 'web-green',
+    BLUEGREEN_HOST_TEMPLATE: template,
+  };
+}
+
+t.test('hosts found by tag: provision looks them up and prepares each droplet tagged; a tag on no droplet names the fix', async (t) => {
+  const env = await foundByTag(t, [{ id: 101, name: 'web-blue-1', tags: ['web-blue'], addresses: { private: ADDRESS } }], `ssh://deploy@{ip}:${root.sshPort}`);
+  const lines: string[] = [];
+  const result = await provision(options(makeConfig(env), { dryRun: true, say: (line) => lines.push(line) }));
+  t.same(result.hosts.map((host) => `${host.colour} ${host.host}`), [`blue ${ADDRESS}:${root.sshPort}`]);
+  t.equal(result.hosts[0]!.steps.find((s) => s.name === 'web-server')?.status, 'would change');
+  t.match(lines.join('\n'), new RegExp(`^blue: ${ADDRESS.replaceAll('.', '\\.')}:${root.sshPort} offers host key `, 'm'));
+  // `all`: green's tag is on no droplet; nothing is met before every colour's hosts are known.
+  await t.rejects(provision(options(makeConfig(env), { colours: ['blue', 'green'], say: (line) => lines.push(`all: ${line}`) })), {
+    message: 'no droplet has the tag web-green (GREEN_TAG): green has no hosts',
+    hint: "tag green's droplets with web-green (`doctl compute droplet tag`), or set GREEN_TAG",
+  });
+  t.notMatch(lines.join('\n'), /^all: /m, 'no host was met');
+  // --cloud-init needs no host, and is the document a listed host with the same user and app root gets.
+  t.equal(
+    cloudInit({ config: makeConfig(env), colours: ['green'], webListen: '80' }),
+    cloudInit({ config: makeConfig({ ...baseEnv, GREEN_HOST: 'ssh://deploy@203.0.113.9' }), colours: ['green'], webListen: '80' }),
+  );
+});
+
+/** `text` as a regular expression that matches it literally (fingerprints hold `+` and `/`). */
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+t.test('a run that meets several new hosts: --host-key trusts one at a time, the hosts already known are used as they are', async (t) => {
+  const second = await secondSshd(t);
+  const knownHosts = path.join(work, 'known_hosts_several');
+  const env = {
+    ...(await foundByTag(
+      t,
+      [
+        { id: 101, name: 'web-blue-1', tags: ['web-blue'], addresses: { private: ADDRESS } },
+        { id: 102, name: 'web-blue-2', tags: ['web-blue'], addresses: { private: SECOND_ADDRESS } },
+      ],
+      `ssh://deploy@{ip}:${root.sshPort}`,
+    )),
+    BLUEGREEN_KNOWN_HOSTS: knownHosts,
+  };
+  const strict = (extra: Partial<ProvisionOptions>) => options(makeConfig(env), { acceptNewHostKey: false, dryRun: true, ...extra });
+  await t.rejects(provision(strict({})), {
+    message: `host key of ${ADDRESS}:${root.sshPort} (blue) is not known yet: it offered ${root.fingerprint}`,
+    hint: new RegExp(escaped(`bluegreen provision blue --host-key ${root.fingerprint}`)),
+  });
+  // The first host's key, checked and given: it would be recorded; the second is named with its own key to check.
+  await t.rejects(provision(strict({ hostKey: root.fingerprint })), {
+    message: `host key of ${SECOND_ADDRESS}:${root.sshPort} (blue) is not known yet: it offered ${second.fingerprint}`,
+    hint: new RegExp(escaped(`bluegreen provision blue --host-key ${second.fingerprint}`)),
+  });
+  // The first is known now (as a run without --dry-run records it); the second's key, given, lets the run through.
+  writeFileSync(knownHosts, `${knownHostsLine(ADDRESS, root.sshPort, root.hostKeyBlob)}\n`);
+  const result = await provision(strict({ hostKey: second.fingerprint }));
+  t.same(
+    result.hosts.map((host) => [host.host, host.hostKey.status]),
+    [[`${ADDRESS}:${root.sshPort}`, 'known'], [`${SECOND_ADDRESS}:${root.sshPort}`, 'would record']],
+  );
+  t.ok(result.hosts.every((host) => host.os !== undefined && host.steps.length > 0), 'both prepared (dry run)');
+  // Alone, a host whose trusted key is not the one given is still refused.
+  await t.rejects(provision(strict({ hostKey: second.fingerprint, config: makeConfig({ ...baseEnv, BLUEGREEN_KNOWN_HOSTS: knownHosts }) })), {
+    message: new RegExp(escaped(`is ${root.fingerprint}, not the ${second.fingerprint} given with --host-key: refusing to connect`)),
+  });
 });

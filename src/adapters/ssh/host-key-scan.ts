@@ -5,7 +5,7 @@
 import { Client } from 'ssh2';
 import { UserError } from '../../core/errors.js';
 import { fingerprint } from './known-hosts.js';
-import { unreachableError } from './ssh-transport.js';
+import { unreachableError } from './ssh-errors.js';
 
 export interface ScannedHostKey {
   /** The SSH public key blob (as in known_hosts, base64-decoded). */

@@ -1,17 +1,30 @@
 /**
  * The SSH transport: one warm ssh2 connection per host, opened on the first exec and reused by every exec
  * after it (several exec channels may run at once). Host keys are always checked: against an OpenSSH
- * known_hosts file, re-read on each connect, or against the one key provisioning pinned after its scan. A dropped connection is replaced on the next exec; an exec
- * that was running when it dropped fails with a clear error.
+ * known_hosts file, re-read on each connect, or against the one key provisioning pinned after its scan. A dropped
+ * connection is replaced on the next exec; an exec that was running when it dropped fails with a clear error. The
+ * wording of every such error is in ssh-errors.ts.
  */
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
-import { UserError } from '../../core/errors.js';
+import type { UserError } from '../../core/errors.js';
 import { drained } from '../streams/drained.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
 import { shellQuote } from '../transport/shell-quote.js';
-import { checkHostKey, fingerprint, hostKeyName, keyType, knownKeyTypes } from './known-hosts.js';
+import { checkHostKey, keyType, knownKeyTypes } from './known-hosts.js';
+import {
+  type SshError,
+  channelOpenError,
+  connectError,
+  errorText,
+  hostKeyError,
+  lostConnectionError,
+  pinnedHostKeyError,
+  unreadableKeyError,
+  unreadableKnownHostsError,
+  unusableKeyError,
+} from './ssh-errors.js';
 
 export interface SshTransportOptions {
   host: string;
@@ -48,10 +61,7 @@ export function readPrivateKey(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new UserError(`cannot read the SSH key ${path}: ${errorText(error)}`, {
-      hint: 'set BLUEGREEN_SSH_KEY to a readable private key, or create one with `bluegreen init`',
-      cause: error,
-    });
+    throw unreadableKeyError(path, error);
   }
 }
 
@@ -77,32 +87,6 @@ function hostKeyAlgorithms(knownTypes: readonly string[]): ServerHostKeyAlgorith
     }
   }
   return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
-}
-
-const UNREACHABLE: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  EHOSTUNREACH: 'no route to host',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTDOWN: 'host is down',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed',
-};
-
-/** The error for a host that could not be reached (refused, no route, no handshake in time), if that is what happened. */
-export function unreachableError(
-  hostPort: string,
-  port: number,
-  error: Error & { level?: string; code?: string },
-  readyTimeoutMs: number,
-): UserError | undefined {
-  const hint = `is the host up and sshd listening on port ${port}? check BLUE_HOST / GREEN_HOST`;
-  const reason = error.code === undefined ? undefined : UNREACHABLE[error.code];
-  if (reason !== undefined) return new UserError(`cannot reach ${hostPort} (${reason})`, { hint, cause: error });
-  if (error.level === 'client-timeout') {
-    return new UserError(`cannot reach ${hostPort} (no SSH handshake within ${readyTimeoutMs / 1000} s)`, { hint, cause: error });
-  }
-  return undefined;
 }
 
 interface Connection {
@@ -205,10 +189,7 @@ export class SshTransport implements Transport {
         const dead = connection.closed || errorText(error) === 'Not connected';
         if (dead) this.#forget(connection);
         if (dead && attempt === 0) continue;
-        throw new UserError(`could not start \`${brief(command)}\` on ${this.label}: ${errorText(error)}`, {
-          hint: 'the host may limit concurrent SSH sessions (sshd_config MaxSessions)',
-          cause: error,
-        });
+        throw channelOpenError(this.label, command, error);
       }
     }
   }
@@ -254,7 +235,7 @@ export class SshTransport implements Transport {
         this.#connection = connection;
         resolve(connection);
       });
-      client.on('error', (error: Error & { level?: string; code?: string }) => {
+      client.on('error', (error: SshError) => {
         // After 'ready', errors (keepalive timeout, reset) are followed by 'close'; the exec that was
         // running reports the loss.
         fail(verifyError ?? this.#connectError(error));
@@ -268,14 +249,12 @@ export class SshTransport implements Transport {
       const hostVerifier = (key: Buffer): boolean => {
         if (pinnedHostKey) {
           if (pinnedHostKey.equals(key)) return true;
-          verifyError = new UserError(`host key of ${this.#hostPort} changed between the scan and the login: it offered ${fingerprint(key)}`, {
-            hint: 'someone may be intercepting the connection; check the host, then run provision again',
-          });
+          verifyError = pinnedHostKeyError(this.#hostPort, key);
           return false;
         }
         const result = checkHostKey(knownHosts, host, port, key);
         if (result.status === 'trusted') return true;
-        verifyError = this.#hostKeyError(result.status, key);
+        verifyError = hostKeyError(result.status, key, { host, port, hostPort: this.#hostPort, knownHostsPath });
         return false;
       };
 
@@ -294,72 +273,22 @@ export class SshTransport implements Transport {
         client.connect(config);
       } catch (error) {
         // ssh2 parses the key synchronously.
-        const admin = this.#options.login === 'admin';
-        fail(
-          new UserError(`the ${admin ? 'admin' : 'SSH'} key ${this.#options.privateKeyPath ?? '(deploy key)'} cannot be used: ${errorText(error)}`, {
-            exitCode: 2,
-            hint: admin
-              ? 'BLUEGREEN_ADMIN_KEY must be an unencrypted private key (OpenSSH or PEM); for a key with a passphrase, load it into ssh-agent and unset BLUEGREEN_ADMIN_KEY'
-              : 'it must be an unencrypted private key (OpenSSH or PEM format); `bluegreen init` writes one',
-            cause: error,
-          }),
-        );
+        fail(unusableKeyError(error, { login: this.#options.login, privateKeyPath: this.#options.privateKeyPath }));
       }
     });
   }
 
-  #hostKeyError(status: 'unknown' | 'changed' | 'revoked', key: Buffer): UserError {
-    const { host, port, knownHostsPath } = this.#options;
-    const offered = fingerprint(key);
-    const scan = `ssh-keyscan -p ${port} ${host} >> ${knownHostsPath}`;
-    if (status === 'unknown') {
-      return new UserError(`host key of ${this.#hostPort} is not known: it offered ${offered}`, {
-        hint: `check the fingerprint, then add it: ${scan} (or \`bluegreen provision blue|green --host-key ${offered}\`)`,
-      });
-    }
-    if (status === 'revoked') {
-      return new UserError(
-        `host key of ${this.#hostPort} is REVOKED: it offered ${offered}, which ${knownHostsPath} marks @revoked`,
-        { hint: 'the host must get a new host key; check its fingerprint out of band, then trust it' },
-      );
-    }
-    return new UserError(
-      `host key of ${this.#hostPort} has CHANGED: it offered ${offered}, which does not match ${knownHostsPath}; ` +
-        'someone may be intercepting the connection (man-in-the-middle), or the host was rebuilt',
-      {
-        hint:
-          `if the host was rebuilt, check the new fingerprint out of band, remove the old entry ` +
-          `(ssh-keygen -R '${hostKeyName(host, port)}' -f ${knownHostsPath}), then add the new one: ${scan}`,
-      },
-    );
-  }
-
-  #connectError(error: Error & { level?: string; code?: string }): UserError {
-    const { host, port, user } = this.#options;
-    const unreachable = unreachableError(this.#hostPort, port, error, this.#options.readyTimeoutMs ?? 20_000);
-    if (unreachable) return unreachable;
-    if (error.level === 'client-authentication' && this.#options.login === 'admin') {
-      return new UserError(`the admin login ${user}@${this.#hostPort} was refused: the server accepted none of our credentials`, {
-        hint: this.#options.privateKey
-          ? `is ${this.#options.privateKeyPath ?? 'the admin key'}'s public key in ~${user}/.ssh/authorized_keys on the host? (BLUEGREEN_ADMIN_KEY, BLUEGREEN_ADMIN_USER)`
-          : `does the SSH agent (SSH_AUTH_SOCK) hold a key authorized for ${user} on the host? or set BLUEGREEN_ADMIN_KEY`,
-        cause: error,
-      });
-    }
-    if (error.level === 'client-authentication') {
-      return new UserError(
-        `SSH login as ${user}@${this.#hostPort} was refused: the server accepted none of our keys (${error.message})`,
-        {
-          hint:
-            `is the deploy key${this.#options.privateKeyPath === undefined ? '' : ` (${this.#options.privateKeyPath}.pub)`} ` +
-            `authorized for ${user} on ${host}? \`bluegreen provision\` installs it`,
-          cause: error,
-        },
-      );
-    }
-    return new UserError(`cannot open an SSH connection to ${this.label}: ${error.message}`, {
-      hint: `is ${this.#hostPort} an SSH server?`,
-      cause: error,
+  #connectError(error: SshError): UserError {
+    const { host, port, user, login, privateKeyPath } = this.#options;
+    return connectError(error, {
+      host,
+      port,
+      hostPort: this.#hostPort,
+      user,
+      login,
+      privateKeyPath,
+      withKey: this.#options.privateKey !== undefined,
+      readyTimeoutMs: this.#options.readyTimeoutMs ?? 20_000,
     });
   }
 
@@ -402,11 +331,7 @@ export class SshTransport implements Transport {
           return;
         }
         if (connection.closed) {
-          reject(
-            new UserError(`lost the SSH connection to ${this.label} while running \`${brief(command)}\``, {
-              hint: 'the command may or may not have finished on the host; check the host, then run it again',
-            }),
-          );
+          reject(lostConnectionError(this.label, command));
           return;
         }
         if (stderrText !== '' && !stderrText.endsWith('\n')) stderrText += '\n';
@@ -466,22 +391,10 @@ function readKnownHosts(path: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new UserError(`cannot read the known_hosts file ${path}: ${errorText(error)}`, {
-      hint: 'set BLUEGREEN_KNOWN_HOSTS to a readable OpenSSH known_hosts file',
-      cause: error,
-    });
+    throw unreadableKnownHostsError(path, error);
   }
 }
 
 function* chunked(buffer: Buffer, size = 64 * 1024): Iterable<Buffer> {
   for (let offset = 0; offset < buffer.length; offset += size) yield buffer.subarray(offset, offset + size);
-}
-
-function brief(command: string): string {
-  const oneLine = command.replace(/\s+/g, ' ');
-  return oneLine.length > 80 ? `${oneLine.slice(0, 77)}...` : oneLine;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -102,6 +102,11 @@ export function discoveredHost(discovery: HostDiscovery, appRoot: string, ip: st
   return { ...location.data, url };
 }
 
+/** What every host found through the templates shares (login, port, app root), shown on a sample address. */
+export function templateHost(discovery: HostDiscovery, appRoot: string): HostTarget {
+  return discoveredHost(discovery, appRoot, SAMPLE_IP);
+}
+
 /** Where each colour's hosts can be found, when the provider can find them (a tag, a scale set). */
 function hostSources(reader: Reader, provider: ProviderConfig): Partial<Record<Colour, HostSource>> {
   const sources: Partial<Record<Colour, HostSource>> = {};
