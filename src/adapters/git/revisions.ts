@@ -16,6 +16,8 @@ const execFileAsync = promisify(execFile);
  */
 export class RevisionReader {
   private readonly env: NodeJS.ProcessEnv;
+  /** Answers about commits named by sha, which never change: the hosts of a colour mostly ask the same. */
+  private readonly answers = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly repoDir: string,
@@ -48,8 +50,25 @@ export class RevisionReader {
     }
   }
 
+  /** `work`'s answer, computed once per key when every revision it names is a full sha. */
+  private once<T>(key: string, revisions: readonly string[], work: () => Promise<T>): Promise<T> {
+    if (!revisions.every((r) => /^[0-9a-f]{40}$/.test(r))) return work();
+    let answer = this.answers.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      answer = work();
+      this.answers.set(key, answer);
+      // A failure is not remembered: the next caller asks git again.
+      answer.catch(() => this.answers.delete(key));
+    }
+    return answer;
+  }
+
   /** The changes from `from` to `to`, or undefined when git does not know `from` (a release from elsewhere). */
-  async diff(from: string, to: string): Promise<TreeChange[] | undefined> {
+  diff(from: string, to: string): Promise<TreeChange[] | undefined> {
+    return this.once(`diff ${from} ${to}`, [from, to], () => this.diffNow(from, to));
+  }
+
+  private async diffNow(from: string, to: string): Promise<TreeChange[] | undefined> {
     try {
       return parseRawDiff(await this.git(['diff', '--raw', '-z', '--no-renames', '--no-abbrev', '--no-ext-diff', from, to, '--']));
     } catch (error) {
@@ -76,8 +95,8 @@ export class RevisionReader {
   }
 
   /** The revision's files, or with `mode` only those of that mode. */
-  async listTree(revision: string, mode?: string): Promise<TreeEntry[]> {
-    return parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]), mode);
+  listTree(revision: string, mode?: string): Promise<TreeEntry[]> {
+    return this.once(`ls-tree ${revision} ${mode ?? ''}`, [revision], async () => parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]), mode));
   }
 
   /** Contents of small blobs (symlink targets), by blob id. */
