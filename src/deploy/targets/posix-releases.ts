@@ -105,7 +105,11 @@ export class PosixReleasesTarget implements DeployTarget {
     );
     if (!(await timed('send', () => session.reached(SESSION.staged)))) {
       archive?.destroy();
-      const result = await session.finished;
+      const result = await session.finished.catch(async (error: unknown) => {
+        // The connection or the archive failed: whatever was staged goes.
+        await this.runQuietly(plan.discard);
+        throw error;
+      });
       if (result.code === SESSION_HOST_CHANGED) throw new TargetChangedError(this.label);
       await this.runQuietly(plan.discard);
       throw await this.explainDiskFull(remoteFailure('sending files', this.where(), this.appRoot, result), input.keepReleases);
