@@ -18,6 +18,7 @@ import {
   type BundleFile,
   type ScriptInputs,
 } from '../../src/core/provision-plan.js';
+import { AZURE_APPGW_ENV, DIGITALOCEAN_LB_ENV } from '../helpers/found-hosts-env.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1aa/B+0= bluegreen';
 const FILES: BundleFile[] = [
@@ -185,21 +186,8 @@ t.test('cloud-init user-data: the bundle in write_files, the script in runcmd', 
   t.ok(argv.includes(KEY));
 });
 
-const DIGITALOCEAN_LB = { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'dop_v1_t', DIGITALOCEAN_LOAD_BALANCER: 'web-lb', BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green' };
-const AZURE_APPGW = {
-  BLUEGREEN_PROVIDER: 'azure-appgw',
-  AZURE_TENANT_ID: 't',
-  AZURE_CLIENT_ID: 'c',
-  AZURE_CLIENT_SECRET: 's',
-  AZURE_SUBSCRIPTION_ID: 'sub',
-  AZURE_RESOURCE_GROUP: 'rg',
-  AZURE_APP_GATEWAY: 'gw',
-  AZURE_ROUTING_RULE: 'rule',
-  BLUE_POOL: 'b',
-  GREEN_POOL: 'g',
-  BLUE_VMSS: 'web-blue',
-  GREEN_VMSS: 'web-green',
-};
+const DIGITALOCEAN_LB = DIGITALOCEAN_LB_ENV;
+const AZURE_APPGW = AZURE_APPGW_ENV;
 
 /** A configuration whose hosts are found (no BLUE_HOST / GREEN_HOST). */
 function foundConfig(env: Record<string, string>): Config {

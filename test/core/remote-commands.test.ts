@@ -87,17 +87,7 @@ t.test('inspect output is parsed; junk is ignored', async (t) => {
 
 t.test('commands refuse values that are not release ids or shas', async (t) => {
   t.throws(() => activateCommand('/a', '../../etc'));
-  const session: SessionInput = {
-    appRoot: '/a',
-    stagingDir: STAGING,
-    source: { kind: 'empty' },
-    removal: { removalBytes: 0, directoryBytes: 0 },
-    withTar: false,
-    release: R3,
-    revision: REV3,
-    expectedState: '',
-    prune: [],
-  };
+  const session = sessionInput('/a', { expectedState: '' });
   t.ok(deploySessionCommand(session));
   t.throws(() => deploySessionCommand({ ...session, prune: ['-rf'] }), { message: 'bad release -rf' });
   t.throws(() => deploySessionCommand({ ...session, source: { kind: 'copy', release: '..' } }), { message: 'bad release ..' });
@@ -114,9 +104,9 @@ t.test('commands refuse values that are not release ids or shas', async (t) => {
 /** The host's state as the server would have read it. */
 const stateOf = (root: string) => parseInspect(run(inspectCommand(root)).stdout).text;
 
-/** A deploy session of R3 (REV3) with these inputs; `control` follows the stdin lists and tar. */
-function session(root: string, overrides: Partial<SessionInput>, stdin: Buffer[], control: string) {
-  const argv = deploySessionCommand({
+/** The inputs of a deploy session of R3 (REV3) from nothing, on the host as it is now, with `overrides`. */
+function sessionInput(root: string, overrides: Partial<SessionInput> = {}): SessionInput {
+  return {
     appRoot: root,
     stagingDir: STAGING,
     source: { kind: 'empty' },
@@ -124,10 +114,15 @@ function session(root: string, overrides: Partial<SessionInput>, stdin: Buffer[]
     withTar: false,
     release: R3,
     revision: REV3,
-    expectedState: stateOf(root),
+    expectedState: overrides.expectedState ?? stateOf(root),
     prune: [],
     ...overrides,
-  });
+  };
+}
+
+/** A deploy session of R3 (REV3) with these inputs; `control` follows the stdin lists and tar. */
+function session(root: string, overrides: Partial<SessionInput>, stdin: Buffer[], control: string) {
+  const argv = deploySessionCommand(sessionInput(root, overrides));
   return run(argv, Buffer.concat([...stdin, Buffer.from(control)]));
 }
 

@@ -1,25 +1,13 @@
 import t from 'tap';
 import { type Env, decideReload, discoveredHost, parseConfig } from '../../../src/core/config.js';
 import { UserError } from '../../../src/core/errors.js';
+import { AZURE_APPGW_ENV, DIGITALOCEAN_LB_ENV } from '../../helpers/found-hosts-env.js';
 
 const cwd = '/srv/deploy';
 const errorsOf = (env: Env) => parseConfig(env, cwd).errors;
 
-const lb: Env = { BLUEGREEN_PROVIDER: 'digitalocean-lb', DIGITALOCEAN_TOKEN: 'dop_v1_lbsecret', DIGITALOCEAN_LOAD_BALANCER: 'web-lb', BLUE_TAG: 'web-blue', GREEN_TAG: 'web-green' };
-const appgw: Env = {
-  BLUEGREEN_PROVIDER: 'azure-appgw',
-  AZURE_TENANT_ID: 't',
-  AZURE_CLIENT_ID: 'c',
-  AZURE_CLIENT_SECRET: 's',
-  AZURE_SUBSCRIPTION_ID: 'sub',
-  AZURE_RESOURCE_GROUP: 'rg',
-  AZURE_APP_GATEWAY: 'gw',
-  AZURE_ROUTING_RULE: 'rule',
-  BLUE_POOL: 'b',
-  GREEN_POOL: 'g',
-  BLUE_VMSS: 'web-blue',
-  GREEN_VMSS: 'web-green',
-};
+const lb = DIGITALOCEAN_LB_ENV;
+const appgw = AZURE_APPGW_ENV;
 
 t.test('digitalocean-lb with tags and no *_HOST: the hosts are found by tag, through the default templates', async (t) => {
   const { config, errors } = parseConfig(lb, cwd);
