@@ -28,6 +28,8 @@ export interface FakeAzureOptions {
   pageSize?: number;
   /** Polls an operation stays InProgress. */
   polls?: number;
+  /** The Retry-After (seconds) an operation in progress answers with; default 10, as Azure often says. */
+  operationRetryAfterS?: number;
   /** Called after a PUT's change is applied: re-point the forwarder standing for production. */
   onChange?: () => void;
 }
@@ -160,6 +162,7 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
   const tokens = new Map<string, number>(); // token → expires at
   const operations = new Map<string, Operation>();
   let issued = 0;
+  const operationRetryAfter = String(options.operationRetryAfterS ?? 10);
   let throttle = { count: 0, retryAfter: '1' };
   let busy = { count: 0, code: 'AnotherOperationInProgress', status: 409 };
   let failures = { count: 0, status: 500, code: 'InternalServerError', message: 'An error occurred.' };
@@ -246,9 +249,9 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
           const body: any = { status: op.status };
           if (op.status === 'Failed') body.error = { code: 'InternalServerError', message: 'The operation failed: the backend did not answer.' };
           if (op.status === 'Canceled') body.error = { code: 'OperationCanceled', message: 'The operation was canceled.' };
-          return send(200, body, op.status === 'InProgress' ? { 'retry-after': '10' } : {});
+          return send(200, body, op.status === 'InProgress' ? { 'retry-after': operationRetryAfter } : {});
         }
-        if (op.status === 'InProgress') return send(202, undefined, { location: opUrl(op, 'operationResults'), 'retry-after': '10' });
+        if (op.status === 'InProgress') return send(202, undefined, { location: opUrl(op, 'operationResults'), 'retry-after': operationRetryAfter });
         if (op.status === 'Succeeded') return send(204, undefined);
         return send(500, armError('InternalServerError', 'The operation failed.'));
       }
@@ -311,8 +314,8 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
       resource.properties.provisioningState = 'Updating';
       const answer = { ...desired, properties: { ...desired.properties, provisioningState: 'Updating' } };
       if (fake.lroStyle === 'state') return send(200, answer);
-      if (fake.lroStyle === 'location') return send(202, undefined, { location: opUrl(op, 'operationResults'), 'retry-after': '10' });
-      return send(201, answer, { 'azure-asyncoperation': opUrl(op, 'operations'), 'retry-after': '10' });
+      if (fake.lroStyle === 'location') return send(202, undefined, { location: opUrl(op, 'operationResults'), 'retry-after': operationRetryAfter });
+      return send(201, answer, { 'azure-asyncoperation': opUrl(op, 'operations'), 'retry-after': operationRetryAfter });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -25,7 +25,7 @@ async function blueLiveGreenDeployed(t: Test, kind: 'azure-appgw' | 'azure-ip') 
 
 t.test('azure-appgw: the gateway update ends Failed', async (t) => {
   const { w, fake, unchanged } = await blueLiveGreenDeployed(t, 'azure-appgw');
-  // Azure's usual style: Azure-AsyncOperation, polled after its Retry-After (the fake says 10 s), then Failed.
+  // Azure's usual style: Azure-AsyncOperation, polled after its Retry-After (0 s in this world), then Failed.
   fake.lroStyle = 'async';
   fake.outcomes.push('Failed');
   const r = await w.cli(['flip', 'green', '--yes', '--verbose']);

@@ -57,7 +57,7 @@ const AZURE = { tenantId: 'tenant-flip', clientId: 'client-flip', subscriptionId
 /**
  * Blue is live: the gateway's rule sends to pool-blue (`azure-appgw`), or the public IP pip-prod is on nic-blue
  * (`azure-ip`); nothing deployed yet. Operations complete at the first read of the resource (`state` style,
- * no Retry-After) unless the test sets `fake.lroStyle` back to `async`.
+ * no Retry-After) unless the test sets `fake.lroStyle` back to `async` (whose operations answer Retry-After: 0).
  */
 export async function azureWorld(t: Test, kind: 'azure-appgw' | 'azure-ip') {
   const forwarder = await startTcpForwarder(undefined);
@@ -84,6 +84,8 @@ export async function azureWorld(t: Test, kind: 'azure-appgw' | 'azure-ip') {
       'nic-green': networkInterface(AZURE.subscriptionId, AZURE.resourceGroup, 'nic-green'),
     },
     polls: 0,
+    // The real program waits as Retry-After says (honoured, on a virtual clock, in arm.test.ts): no wait here.
+    operationRetryAfterS: 0,
     onChange: () => {
       if (traffic.moves) forwarder.setTarget(production(fake));
     },

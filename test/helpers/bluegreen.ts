@@ -1,11 +1,13 @@
 /**
  * Runs the real `bluegreen` program (the compiled dist/bin/bluegreen.js, as users run it) in a scratch
- * working directory: one-shot commands, and `serve` as a long-running child whose output is collected.
+ * working directory: one-shot commands, and `serve` as a long-running child whose output is collected; and the
+ * compiled modules, for child processes that need a piece of it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/package-root.js';
 import { type SshdHandle, ensureTestUser, startSshd } from './sshd.js';
 
@@ -19,6 +21,23 @@ export interface Teardownable {
 /** Throws unless `npm run build` has produced the program (npm test builds first). */
 export function requireBuild(): void {
   if (!existsSync(BIN)) throw new Error('dist/bin/bluegreen.js is missing: run `npm run build` (npm test does)');
+}
+
+/**
+ * A `file:` URL of the compiled module for `source` (e.g. `src/adapters/state/users.ts`), for a child process
+ * started with plain `node`: a child with the tests' TypeScript loader spends a second or more of CPU compiling
+ * before it does anything. Throws unless the build is there and newer than every source file.
+ */
+export function compiledModule(source: string): string {
+  const root = packageRoot();
+  const compiled = path.join(root, 'dist', source.replace(/\.ts$/, '.js'));
+  if (!existsSync(compiled)) throw new Error(`${path.relative(root, compiled)} is missing: run \`npm run build\` (npm test does)`);
+  const built = statSync(compiled).mtimeMs;
+  const stale = (readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' }) as string[]).find(
+    (file) => file.endsWith('.ts') && statSync(path.join(root, 'src', file)).mtimeMs > built,
+  );
+  if (stale !== undefined) throw new Error(`src/${stale} is newer than ${path.relative(root, compiled)}: run \`npm run build\``);
+  return pathToFileURL(compiled).href;
 }
 
 export interface CliResult {

@@ -2,7 +2,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import { acquireLock } from '../../../src/adapters/state/locks.js';
 import {
@@ -14,6 +13,7 @@ import {
   usersFilePath,
   verifyUser,
 } from '../../../src/adapters/state/users.js';
+import { compiledModule } from '../../helpers/bluegreen.js';
 
 function dataDir(t: Test): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bg-users-'));
@@ -142,10 +142,8 @@ t.test('createUsersReader follows the file and keeps the last good users when it
   t.equal(read().size, 0, 'a deleted file: nobody');
 });
 
-// A separate node process (with this test's TypeScript loader, without its coverage bookkeeping, which only
-// slows it down) that loads users.ts, says "ready", waits for a line on stdin and then adds its users one
-// after another.
-const loader = process.execArgv.filter((arg) => !arg.includes('@tapjs/processinfo'));
+// A separate plain node process that loads users.ts as built (dist/), says "ready", waits for a line on stdin
+// and then adds its users one after another.
 const ADDER = `
 const [url, dir, ...names] = process.argv.slice(1);
 const { addUser } = await import(url);
@@ -158,12 +156,12 @@ process.stdin.once('data', async () => {
 
 t.test('users added by separate processes at the same moment are all kept', async (t) => {
   const dir = dataDir(t);
-  const url = pathToFileURL(path.resolve(import.meta.dirname, '../../../src/adapters/state/users.ts')).href;
+  const url = compiledModule('src/adapters/state/users.ts');
   const processes = 8;
   const each = 5;
   const children = Array.from({ length: processes }, (_, p) => {
     const names = Array.from({ length: each }, (_, i) => `user${p}-${i}`);
-    const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', ADDER, url, dir, ...names], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', ADDER, url, dir, ...names], {
       env: { ...process.env, NODE_OPTIONS: '' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

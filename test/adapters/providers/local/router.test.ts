@@ -4,7 +4,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import {
@@ -17,8 +16,7 @@ import {
 } from '../../../../src/adapters/providers/local/router.js';
 import type { Colour } from '../../../../src/core/colour.js';
 import { type Backend, httpGet, startBackend } from '../../../fakes/backends.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
+import { compiledModule } from '../../../helpers/bluegreen.js';
 
 async function setup(t: Test) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-router-'));
@@ -155,11 +153,22 @@ t.test('20 flips under a concurrent request loop: no request fails', async (t) =
   t.ok((seen.blue ?? 0) > 0 && (seen.green ?? 0) > 0, `both colours served: ${JSON.stringify(seen)}`);
 });
 
+// A plain node process that flips like `bluegreen flip` would, with router.ts as built (dist/).
+const FLIP_PROCESS = `
+const [url, port, stateFile, colour] = process.argv.slice(1);
+const { createLocalProvider } = await import(url);
+const provider = createLocalProvider({ listen: { host: '127.0.0.1', port: Number(port) }, stateFile });
+await provider.moveTraffic(colour, (line) => console.log(line));
+console.log(\`live: \${await provider.liveColour()}\`);
+`;
+
 t.test('across processes: a separate flip process switches the running router', async (t) => {
   const { router, port, dataDir, provider } = await setup(t);
   const stateFile = routerStateFile(dataDir);
   const run = (colour: Colour) =>
-    promisify(execFile)(process.execPath, [...process.execArgv, path.join(here, '../../../fakes/local-flip-process.ts'), '127.0.0.1', String(port), stateFile, colour]);
+    promisify(execFile)(process.execPath, ['--input-type=module', '-e', FLIP_PROCESS, compiledModule('src/adapters/providers/local/router.ts'), String(port), stateFile, colour], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
   const first = await run('green');
   t.match(first.stdout, /now routes to green\nlive: green\n$/);
   t.equal((await httpGet(router.url)).body, 'green');
