@@ -8,6 +8,7 @@ import { UserError } from '../core/errors.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
 import { formatSeconds } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
+import { sleep } from '../adapters/http/sleep.js';
 
 export interface FlipOptions {
   config: Config;
@@ -214,6 +215,6 @@ async function waitForPublicRevision(step: Extract<FlipStep, { step: 'verify-pub
       last = (error as Error).message;
     }
     if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
-    await new Promise((resolve) => setTimeout(resolve, timing.intervalMs));
+    await sleep(timing.intervalMs);
   }
 }

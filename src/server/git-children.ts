@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
 import { isQuarantine } from '../adapters/git/repos.js';
+import { sleep } from '../adapters/http/sleep.js';
 import { loggable } from './log-text.js';
 
 /** How long a process gets to end after SIGTERM before it is killed. */
@@ -93,8 +94,6 @@ function signal(procs: readonly Proc[], name: NodeJS.Signals): void {
 function alive(procs: readonly Proc[]): Proc[] {
   return procs.filter((proc) => proc.start !== undefined && stat(proc.pid)?.start === proc.start);
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(done: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

@@ -26,6 +26,7 @@ import { startEngineSocket } from './engine-socket.js';
 import type { PushHandler } from '../deploy/push-handler.js';
 import { createGitChildren } from './git-children.js';
 import { loggable } from './log-text.js';
+import { sleep } from '../adapters/http/sleep.js';
 
 export interface GitServerOptions {
   config: Config;
@@ -361,7 +362,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
           log(`git: waiting up to ${Math.round(graceMs / 1000)} s for ${active.size} request(s) under way (pushes, deploys, fetches)`);
           const deadline = Date.now() + graceMs;
           while ((active.size > 0 || children.size > 0) && Date.now() < deadline && !hurry?.aborted) {
-            await new Promise((resolve) => setTimeout(resolve, 50));
+            await sleep(50);
           }
         }
         if (children.size > 0) log(`git: ending ${children.size} git process(es) still running`);

@@ -238,6 +238,10 @@ export async function startSshd(options: StartSshdOptions = {}, t?: Teardownable
       `AllowUsers ${user}`,
       `LogLevel ${logLevel}`,
       'Subsystem sftp internal-sftp',
+      // bash run by sshd reads ~/.bashrc when SHLVL < 2 (Debian's SSH_SOURCE_BASHRC): a login user's own
+      // .bashrc (pyenv, nvm, ...) would then run before every command, seconds each on a busy machine. The
+      // test hosts stand for servers, not for whoever runs the tests; SHLVL=1 makes bash skip it.
+      'SetEnv SHLVL=1',
       ...(options.extraConfig ?? []),
     ];
     writeFileSync(configPath, `${lines.join('\n')}\n`);

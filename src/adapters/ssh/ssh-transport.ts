@@ -13,6 +13,7 @@ import { drained } from '../streams/drained.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
 import { shellQuote } from '../transport/shell-quote.js';
 import { checkHostKey, keyType, knownKeyTypes } from './known-hosts.js';
+import { sleep } from '../http/sleep.js';
 import {
   type SshError,
   channelOpenError,
@@ -116,6 +117,10 @@ class Slots {
   }
 }
 
+/** How often, and after how long a pause (times the attempt), a refused channel is asked for again. */
+const OPEN_RETRIES = 5;
+const OPEN_RETRY_MS = 50;
+
 export class SshTransport implements Transport {
   readonly label: string;
   readonly #options: SshTransportOptions;
@@ -164,7 +169,10 @@ export class SshTransport implements Transport {
     });
   }
 
-  /** Opens an exec channel; if the warm connection turns out to be dead, retries once on a fresh one. */
+  /**
+   * Opens an exec channel; if the warm connection turns out to be dead, retries once on a fresh one; if the
+   * host refuses the channel, retries a few times after a pause.
+   */
   async #openChannel(command: string): Promise<{ connection: Connection; channel: ClientChannel; exit: ExitStatus }> {
     for (let attempt = 0; ; attempt++) {
       const connection = await this.#connect();
@@ -189,6 +197,12 @@ export class SshTransport implements Transport {
         const dead = connection.closed || errorText(error) === 'Not connected';
         if (dead) this.#forget(connection);
         if (dead && attempt === 0) continue;
+        // sshd frees a closed session a moment after the close: a burst of short commands can find all of its
+        // MaxSessions still taken. The command never started, so it may wait and try again.
+        if (!dead && /Channel open failure/.test(errorText(error)) && attempt < OPEN_RETRIES) {
+          await sleep(OPEN_RETRY_MS * (attempt + 1));
+          continue;
+        }
         throw channelOpenError(this.label, command, error);
       }
     }

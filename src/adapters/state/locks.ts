@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Colour, isColour } from '../../core/colour.js';
 import { UserError } from '../../core/errors.js';
 import { processAlive } from '../process/process-alive.js';
+import { sleep } from '../http/sleep.js';
 
 /** What can be locked: a colour (deploys, flips, activations) or the users file (`bluegreen user add/remove`). */
 export type LockName = Colour | 'users';
@@ -91,6 +92,6 @@ export async function acquireLock(
         { hint: isColour(name) ? 'try again when it is done (`bluegreen status` shows locks)' : 'try again when it is done' },
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+    await sleep(options.pollMs ?? 200);
   }
 }
