@@ -22,6 +22,7 @@ import { listenOn } from '../adapters/http/listen.js';
 import { createUsersReader, USER_NAME_PATTERN, verifyUser } from '../adapters/state/users.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import { mayPush, pushRefusal } from '../core/roles.js';
 import { startEngineSocket } from './engine-socket.js';
 import type { PushHandler } from '../deploy/push-handler.js';
 import { createGitChildren } from './git-children.js';
@@ -298,6 +299,12 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
       return;
     }
     const service = new URLSearchParams(query < 0 ? '' : raw.slice(query + 1)).get('service');
+    const role = users.get(given.name)?.role ?? 'viewer';
+    if ((match[2] === 'git-receive-pack' || service === 'git-receive-pack') && !mayPush(role)) {
+      log(`git: refused a push by ${given.name}: a ${role}`);
+      deny(403, `${pushRefusal(given.name, role)}\n`);
+      return;
+    }
     if (match[2] === 'info/refs' && req.method === 'GET' && (service === 'git-upload-pack' || service === 'git-receive-pack')) {
       advertiseRefs(res, path.join(reposRoot, `${match[1]}.git`), service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack');
       return;
