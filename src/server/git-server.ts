@@ -44,11 +44,13 @@ export interface CloseOptions {
 export interface GitServer {
   /** e.g. `http://127.0.0.1:7000` (no trailing slash); repositories are `${url}/blue.git` and `${url}/green.git`. */
   url: string;
+  /** Tells the engine who runs this git-receive-pack (another door's push: git over SSH). */
+  trackPusher(child: ChildProcess, user: string): void;
   /**
    * Stops accepting connections, lets the requests under way finish for up to `graceMs`, then ends the git
-   * processes still running and closes the engine socket.
+   * processes still running and closes the engine socket, once `otherDoor` (closing too) is closed.
    */
-  close(options?: CloseOptions): Promise<void>;
+  close(options?: CloseOptions, otherDoor?: Promise<void>): Promise<void>;
 }
 
 export function engineSocketPath(dataDir: string): string {
@@ -202,6 +204,12 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   /** Authenticated user per request, and per running git-receive-pack (what the hook reports as its ppid). */
   const requestUser = new WeakMap<http.IncomingMessage, string>();
   const receivePackUser = new Map<number, string>();
+  const trackPusher = (child: ChildProcess, user: string) => {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    receivePackUser.set(pid, user);
+    child.once('exit', () => receivePackUser.delete(pid));
+  };
 
   const socketPath = engineSocketPath(config.dataDir);
   const engine = await startEngineSocket(socketPath, (pid) => receivePackUser.get(pid), handler, { log, reposDir: reposRoot });
@@ -222,10 +230,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
     }
     action.once('service', (child: ChildProcess) => {
       children.adopt(child, action.res, 'git-receive-pack');
-      const pid = child.pid;
-      if (pid === undefined) return;
-      receivePackUser.set(pid, user);
-      child.once('exit', () => receivePackUser.delete(pid));
+      trackPusher(child, user);
     });
     action.accept();
   };
@@ -361,7 +366,8 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   let closing: Promise<void> | undefined;
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
-    close({ graceMs = 0, hurry }: CloseOptions = {}) {
+    trackPusher,
+    close({ graceMs = 0, hurry }: CloseOptions = {}, otherDoor?: Promise<void>) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         if (active.size > 0 && graceMs > 0 && !hurry?.aborted) {
@@ -375,6 +381,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
         await children.endAll();
         for (const socket of sockets) socket.destroy();
         await closed;
+        await otherDoor;
         await engine.close();
         restoreSocketEnv();
       })();
