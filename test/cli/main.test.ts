@@ -127,6 +127,16 @@ t.test('users: roles and SSH keys from the command line', async (t) => {
   ]);
 });
 
+t.test('status names the git-over-SSH host key, or says there is none yet', async (t) => {
+  const dir = workdir(t);
+  const env = { BLUE_URL: 'http://127.0.0.1:9/', GREEN_URL: 'http://127.0.0.1:9/' };
+  const before = await runCli(dir, ['status'], env);
+  t.match(before.stdout, '\ngit over SSH host key: none yet (bluegreen serve makes it on first start)\n');
+  t.same(JSON.parse((await runCli(dir, ['status', '--json'], env)).stdout).gitSsh, { hostKey: null });
+  const off = await runCli(dir, ['status', '--json'], { ...env, BLUEGREEN_SSH_LISTEN: 'off' });
+  t.equal(JSON.parse(off.stdout).gitSsh, null);
+});
+
 t.test('history is empty at first, and rollback with no flip is refused', async (t) => {
   const dir = workdir(t);
   const history = await runCli(dir, ['history']);

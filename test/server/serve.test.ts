@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { BIN, cleanEnv, requireBuild, type RunningServe, startServe } from '../helpers/bluegreen.js';
+import { BIN, cleanEnv, requireBuild, type RunningServe, runCli, startServe } from '../helpers/bluegreen.js';
 import { WorkRepo } from '../helpers/git-repo.js';
 import { serverChildren, waitUntil } from '../helpers/processes.js';
 
@@ -32,6 +32,8 @@ t.test('the embedded default: first user, remotes, two local hosts, router; a pu
   const sshLine = /git over SSH on (ssh:\/\/git@127\.0\.0\.1:\d+) \(host key (SHA256:\S+)\)/.exec(out);
   t.ok(sshLine, 'git over SSH and its host key fingerprint');
   t.equal(sshLine?.[2], execFileSync('ssh-keygen', ['-lf', path.join(dir, '.bluegreen', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(' ')[1]);
+  const status = await runCli(dir, ['status'], env);
+  t.match(status.stdout, `\ngit over SSH host key: ${sshLine?.[2]}\n`, 'status shows the fingerprint');
   t.match(out, `or over SSH, with a key from \`bluegreen user key add NAME FILE.pub\`:\n  git remote add blue ${sshLine?.[1]}/blue.git\n  git remote add green ${sshLine?.[1]}/green.git\n`);
   const blueUrl = /blue host: (\S+)/.exec(out)?.[1] ?? '';
   const greenUrl = /green host: (\S+)/.exec(out)?.[1] ?? '';

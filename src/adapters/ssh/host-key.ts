@@ -4,6 +4,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { UserError } from '../../core/errors.js';
 import { fingerprint } from './known-hosts.js';
+import { parsePublicKey } from './public-key.js';
 
 export interface HostKey {
   privateKey: string;
@@ -44,4 +45,15 @@ function readHostKey(file: string): HostKey {
   }
   const blob = parsed.getPublicSSH();
   return { privateKey, publicKey: `${parsed.type} ${blob.toString('base64')}`, fingerprint: fingerprint(blob) };
+}
+
+/** The host key's fingerprint from its .pub, or null before `serve` has made it. */
+export function hostKeyFingerprint(dataDir: string): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`${hostKeyPath(dataDir)}.pub`, 'utf8');
+  } catch {
+    return null;
+  }
+  return parsePublicKey(text)?.fingerprint ?? null;
 }
