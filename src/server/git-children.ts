@@ -13,7 +13,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
 import { isQuarantine } from '../adapters/git/repos.js';
 import { sleep } from '../adapters/http/sleep.js';
 import { loggable } from './log-text.js';
@@ -164,12 +164,19 @@ function drainStderr(child: ChildProcess, name: string, log: (line: string) => v
   stderr.on('error', () => {});
 }
 
+/** Where a git process's answer goes: an HTTP response, or an SSH channel (complete once it is ended). */
+export interface Answer {
+  readonly writableFinished: boolean;
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 export interface GitChildren {
   /**
    * Looks after a git process run for the request answered by `res`: drains its error output and ends it
    * (with its descendants) if the client goes away before the answer is complete.
    */
-  adopt(child: ChildProcess, res: http.ServerResponse, name: string): void;
+  adopt(child: ChildProcess, res: Answer, name: string): void;
   /** How many are running. */
   readonly size: number;
   /** Ends every one still running (with its descendants); resolves when they are gone. */
@@ -209,7 +216,7 @@ export function createGitChildren(log: (line: string) => void): GitChildren {
       child.stdin?.on('error', () => {});
       child.stdout?.on('error', () => {});
       drainStderr(child, name, log);
-      if (name === 'git-receive-pack') endWithFlushOnFailure(child, res);
+      if (name === 'git-receive-pack' && res instanceof http.ServerResponse) endWithFlushOnFailure(child, res);
       const hungUp = () => {
         if (res.writableFinished || child.exitCode !== null || child.signalCode !== null) return;
         log(`git: the client went away before ${name} finished; ending it`);

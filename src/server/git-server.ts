@@ -22,6 +22,7 @@ import { listenOn } from '../adapters/http/listen.js';
 import { createUsersReader, USER_NAME_PATTERN, verifyUser } from '../adapters/state/users.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import { mayPush, pushRefusal } from '../core/roles.js';
 import { startEngineSocket } from './engine-socket.js';
 import type { PushHandler } from '../deploy/push-handler.js';
 import { createGitChildren } from './git-children.js';
@@ -44,11 +45,13 @@ export interface CloseOptions {
 export interface GitServer {
   /** e.g. `http://127.0.0.1:7000` (no trailing slash); repositories are `${url}/blue.git` and `${url}/green.git`. */
   url: string;
+  /** Tells the engine who runs this git-receive-pack (another door's push: git over SSH). */
+  trackPusher(child: ChildProcess, user: string): void;
   /**
    * Stops accepting connections, lets the requests under way finish for up to `graceMs`, then ends the git
-   * processes still running and closes the engine socket.
+   * processes still running and closes the engine socket, once `otherDoor` (closing too) is closed.
    */
-  close(options?: CloseOptions): Promise<void>;
+  close(options?: CloseOptions, otherDoor?: Promise<void>): Promise<void>;
 }
 
 export function engineSocketPath(dataDir: string): string {
@@ -202,6 +205,12 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   /** Authenticated user per request, and per running git-receive-pack (what the hook reports as its ppid). */
   const requestUser = new WeakMap<http.IncomingMessage, string>();
   const receivePackUser = new Map<number, string>();
+  const trackPusher = (child: ChildProcess, user: string) => {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    receivePackUser.set(pid, user);
+    child.once('exit', () => receivePackUser.delete(pid));
+  };
 
   const socketPath = engineSocketPath(config.dataDir);
   const engine = await startEngineSocket(socketPath, (pid) => receivePackUser.get(pid), handler, { log, reposDir: reposRoot });
@@ -222,10 +231,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
     }
     action.once('service', (child: ChildProcess) => {
       children.adopt(child, action.res, 'git-receive-pack');
-      const pid = child.pid;
-      if (pid === undefined) return;
-      receivePackUser.set(pid, user);
-      child.once('exit', () => receivePackUser.delete(pid));
+      trackPusher(child, user);
     });
     action.accept();
   };
@@ -299,6 +305,12 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
       return;
     }
     const service = new URLSearchParams(query < 0 ? '' : raw.slice(query + 1)).get('service');
+    const role = users.get(given.name)?.role ?? 'viewer';
+    if ((match[2] === 'git-receive-pack' || service === 'git-receive-pack') && !mayPush(role)) {
+      log(`git: refused a push by ${given.name}: a ${role}`);
+      deny(403, `${pushRefusal(given.name, role)}\n`);
+      return;
+    }
     if (match[2] === 'info/refs' && req.method === 'GET' && (service === 'git-upload-pack' || service === 'git-receive-pack')) {
       advertiseRefs(res, path.join(reposRoot, `${match[1]}.git`), service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack');
       return;
@@ -355,7 +367,8 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   let closing: Promise<void> | undefined;
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${address.port}`,
-    close({ graceMs = 0, hurry }: CloseOptions = {}) {
+    trackPusher,
+    close({ graceMs = 0, hurry }: CloseOptions = {}, otherDoor?: Promise<void>) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         if (active.size > 0 && graceMs > 0 && !hurry?.aborted) {
@@ -369,6 +382,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
         await children.endAll();
         for (const socket of sockets) socket.destroy();
         await closed;
+        await otherDoor;
         await engine.close();
         restoreSocketEnv();
       })();

@@ -14,10 +14,13 @@ import { createHostResolver } from '../deploy/resolve-hosts.js';
 import type { DeployTarget } from '../deploy/targets/target.js';
 import { watchLiveConfig } from './config-reload.js';
 import { type CloseOptions, startGitServer } from './git-server.js';
+import { startGitSshServer } from './git-ssh-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
 
 export interface RunningServer {
   gitUrl: string;
+  /** Git over SSH (unless BLUEGREEN_SSH_LISTEN is off): `ssh://git@host:port` and the host key's fingerprint. */
+  ssh: { url: string; fingerprint: string } | undefined;
   hostUrls: Partial<Record<Colour, string>>;
   routerUrl: string | undefined;
   /**
@@ -158,6 +161,10 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     });
     const pushes = createPushHandler(engine, { log: options.log });
     const git = await startGitServer({ config, handler: pushes.handle, log: options.log });
+    started.push(() => git.close());
+    const ssh = config.sshListen
+      ? await startGitSshServer({ config, listen: config.sshListen, log: options.log, trackPusher: git.trackPusher })
+      : undefined;
 
     const watcher = watchLiveConfig({
       baseEnv: options.baseEnv,
@@ -177,13 +184,15 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
 
     return {
       gitUrl: git.url,
+      ssh: ssh && { url: ssh.url, fingerprint: ssh.fingerprint },
       hostUrls,
       routerUrl: router?.url,
       close: async (closeOptions = {}) => {
         const { graceMs, hurry } = closeOptions;
         const deadline = Date.now() + (graceMs ?? 0);
         await watcher.close();
-        await git.close(closeOptions);
+        // Both doors stop taking requests at once; the engine socket (closed with the HTTP door) serves both.
+        await git.close(closeOptions, ssh?.close(closeOptions));
         // git's processes are gone: a push still between its hooks is put back (or recorded) as main says.
         await pushes.drain();
         // Work after a push (preparing the next copy, pruning): awaited, or for what is left of the grace period.

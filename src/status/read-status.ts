@@ -1,5 +1,6 @@
 import { checkHealth, readRevision } from '../adapters/http/checks.js';
 import type { Provider } from '../adapters/providers/provider.js';
+import { hostKeyFingerprint } from '../adapters/ssh/host-key.js';
 import { deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type LockHolder, readLock } from '../adapters/state/locks.js';
 import { COLOURS, type Colour } from '../core/colour.js';
@@ -34,6 +35,8 @@ export interface Status {
   live: Colour | null;
   liveError: string | null;
   colours: ColourStatus[];
+  /** Git over SSH (null when BLUEGREEN_SSH_LISTEN is off): its host key's fingerprint, null before `serve` made it. */
+  gitSsh: { hostKey: string | null } | null;
 }
 
 /** A host's label for status: the URL's host and port. */
@@ -87,5 +90,6 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
       };
     }),
   ]);
-  return { provider: provider.description, live: live.colour, liveError: live.error, colours };
+  const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
+  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh };
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,59 @@ t.test('users: add prints a token once, list shows names only, remove', async (t
   const missing = await runCli(dir, ['user', 'remove', 'alice']);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /alice/);
+});
+
+t.test('users: roles and SSH keys from the command line', async (t) => {
+  const dir = workdir(t);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@laptop', '-f', path.join(dir, 'alice')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', path.join(dir, 'spare')]);
+  const fingerprintOf = (file: string) => execFileSync('ssh-keygen', ['-lf', file], { encoding: 'utf8' }).split(' ')[1] ?? '';
+  const alice = fingerprintOf(path.join(dir, 'alice.pub'));
+  const spare = fingerprintOf(path.join(dir, 'spare.pub'));
+  const env = { BLUEGREEN_SSH_LISTEN: '127.0.0.1:7022' };
+  const added = await runCli(dir, ['user', 'add', 'alice', '--ssh-key', 'alice.pub'], env);
+  t.equal(added.code, 0, added.stderr);
+  t.match(added.stdout, `or over SSH with the key ${alice}: ssh://git@127.0.0.1:7022/blue.git`);
+  const viewer = await runCli(dir, ['user', 'add', 'vera', '--role', 'viewer']);
+  t.match(viewer.stdout, /^added vera \(viewer\)/);
+  const badRole = await runCli(dir, ['user', 'add', 'bob', '--role', 'root']);
+  t.equal(badRole.code, 2);
+  t.match(badRole.stderr, 'bad role "root": expected viewer, deployer, operator');
+  const unreadable = await runCli(dir, ['user', 'add', 'bob', '--ssh-key', 'nope.pub']);
+  t.equal(unreadable.code, 2);
+  t.match(unreadable.stderr, `cannot read the SSH public key nope.pub: ENOENT`);
+  const privateKey = await runCli(dir, ['user', 'key', 'add', 'vera', 'spare']);
+  t.equal(privateKey.code, 2);
+  t.match(privateKey.stderr, 'spare is not one SSH public key');
+  const taken = await runCli(dir, ['user', 'key', 'add', 'vera', 'alice.pub']);
+  t.equal(taken.code, 1);
+  t.match(taken.stderr, `the SSH key ${alice} already belongs to the user alice`);
+  const keyAdded = await runCli(dir, ['user', 'key', 'add', 'vera', 'spare.pub'], { BLUEGREEN_SSH_LISTEN: 'off' });
+  t.equal(keyAdded.stdout, `added the SSH key ${spare} to vera\n`, 'no SSH remote when SSH is off');
+  const role = await runCli(dir, ['user', 'role', 'vera', 'operator']);
+  t.equal(role.stdout, "vera's role is now operator\n");
+  const list = await runCli(dir, ['user', 'list']);
+  t.match(list.stdout, new RegExp(`^alice\tdeployer\tadded \\S+\tSSH keys: ${alice.replace(/[+/]/g, '\\$&')}\nvera\toperator\tadded \\S+\tSSH keys: ${spare.replace(/[+/]/g, '\\$&')}\n$`));
+  const removed = await runCli(dir, ['user', 'key', 'remove', 'alice', alice]);
+  t.equal(removed.stdout, `removed the SSH key ${alice} from alice\n`);
+  const again = await runCli(dir, ['user', 'key', 'remove', 'alice', alice]);
+  t.equal(again.code, 1);
+  t.match(again.stderr, `the user alice has no SSH key ${alice}`);
+  const json = await runCli(dir, ['user', 'list', '--json']);
+  t.same(JSON.parse(json.stdout).map((u: { name: string; role: string; keys: string[] }) => [u.name, u.role, u.keys]), [
+    ['alice', 'deployer', []],
+    ['vera', 'operator', [spare]],
+  ]);
+});
+
+t.test('status names the git-over-SSH host key, or says there is none yet', async (t) => {
+  const dir = workdir(t);
+  const env = { BLUE_URL: 'http://127.0.0.1:9/', GREEN_URL: 'http://127.0.0.1:9/' };
+  const before = await runCli(dir, ['status'], env);
+  t.match(before.stdout, '\ngit over SSH host key: none yet (bluegreen serve makes it on first start)\n');
+  t.same(JSON.parse((await runCli(dir, ['status', '--json'], env)).stdout).gitSsh, { hostKey: null });
+  const off = await runCli(dir, ['status', '--json'], { ...env, BLUEGREEN_SSH_LISTEN: 'off' });
+  t.equal(JSON.parse(off.stdout).gitSsh, null);
 });
 
 t.test('history is empty at first, and rollback with no flip is refused', async (t) => {

@@ -73,6 +73,7 @@ t.test('single messages', async (t) => {
     [{ BLUE_HOST: 'ssh://de%20ploy@a', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="ssh://de%20ploy@a": expected ssh://user@host[:port][/app/root] or file:///app/root (user must be a plain login name)'],
     [{ BLUE_HOST: 'not-a-url', GREEN_HOST: 'file:///g' }, 'BLUE_HOST="not-a-url": expected ssh://user@host[:port][/app/root] or file:///app/root'],
     [{ BLUEGREEN_ROUTER_LISTEN: ':80' }, 'BLUEGREEN_ROUTER_LISTEN=":80": expected host:port, e.g. 127.0.0.1:7000'],
+    [{ BLUEGREEN_SSH_LISTEN: 'no' }, 'BLUEGREEN_SSH_LISTEN="no": expected host:port, e.g. 127.0.0.1:7000'],
     [{ BLUEGREEN_ADMIN_USER: 'root admin' }, 'BLUEGREEN_ADMIN_USER="root admin": expected a login name'],
     [
       { BLUEGREEN_SUDO_COMMANDS: 'systemctl reload apache2' },
@@ -211,6 +212,9 @@ t.test('file:// hosts answer on the embedded ports unless told; a router on any 
   t.same(config?.hosts.green, [{ kind: 'file', appRoot: '/srv/green', url: 'http://127.0.0.1:8002/' }]);
   t.equal(config?.publicUrl, 'http://127.0.0.1:8080/');
   t.equal(parseConfig({ BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0' }, cwd).config?.publicUrl, undefined);
+  t.same(config?.sshListen, { host: '127.0.0.1', port: 7022 }, 'git over SSH by default');
+  t.equal(parseConfig({ BLUEGREEN_SSH_LISTEN: 'off' }, cwd).config?.sshListen, undefined, 'git over SSH off');
+  t.same(parseConfig({ BLUEGREEN_SSH_LISTEN: '0.0.0.0:22' }, cwd).config?.sshListen, { host: '0.0.0.0', port: 22 });
   t.equal(parseConfig({ BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0', BLUEGREEN_PUBLIC_URL: 'http://127.0.0.1:8088/' }, cwd).config?.publicUrl, 'http://127.0.0.1:8088/');
   const ipv6 = parseConfig({ BLUE_HOST: 'ssh://deploy@[2001:db8::1]:2222/srv', GREEN_HOST: 'ssh://deploy@green.example', BLUEGREEN_LISTEN: '[::1]:7000' }, cwd).config;
   t.same(ipv6?.hosts.blue, [{ kind: 'ssh', user: 'deploy', host: '2001:db8::1', port: 2222, appRoot: '/srv', url: 'http://[2001:db8::1]/' }]);

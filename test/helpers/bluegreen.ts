@@ -67,7 +67,8 @@ export function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
     if (/^(GIT_|BLUEGREEN_|BLUE_|GREEN_|DIGITALOCEAN_|AZURE_|SSH_AUTH_SOCK$|TAP)/.test(key)) continue;
     base[key] = value;
   }
-  return { ...base, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', ...env };
+  // Git over SSH on any free port unless a test says otherwise: tests run side by side, never on the default port.
+  return { ...base, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', BLUEGREEN_SSH_LISTEN: '127.0.0.1:0', ...env };
 }
 
 export interface RunningServe {

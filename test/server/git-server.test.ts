@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { addUser, removeUser } from '../../src/adapters/state/users.js';
+import { addUser, removeUser, setUserRole } from '../../src/adapters/state/users.js';
 import { parseConfig } from '../../src/core/config.js';
 import { UserError } from '../../src/core/errors.js';
 import type { PushHandler, PushRequest } from '../../src/deploy/push-handler.js';
@@ -444,6 +444,35 @@ t.test('a user added while the server runs can push; a removed one cannot', asyn
   const alicePush = await git(work.dir, ['push', s.remote('blue'), 'main']);
   t.equal(alicePush.code, 0, alicePush.stderr);
   t.ok(s.logs.some((l) => /^users file changed but cannot be used; the last good users stay in force: the users file .* is not valid/.test(l)));
+});
+
+t.test("a viewer clones but cannot push: 403 naming the role needed, on info/refs already; a role change applies at once", async (t) => {
+  const s = await setup(t);
+  const work = workRepo(t);
+  work.commit('v1');
+  t.equal((await git(work.dir, ['push', s.remote('blue'), 'main'])).code, 0);
+  const veraToken = await addUser(s.dataDir, 'vera', { role: 'viewer' });
+  const auth = { authorization: `Basic ${Buffer.from(`vera:${veraToken}`).toString('base64')}` };
+  const refusal = 'vera is a viewer: pushing needs the deployer role (or operator); an administrator can run `bluegreen user role vera deployer`\n';
+  const advert = await raw(s.server, 'GET', '/blue.git/info/refs?service=git-receive-pack', auth);
+  t.equal(advert.status, 403);
+  t.equal(advert.body, refusal);
+  const post = await raw(s.server, 'POST', '/blue.git/git-receive-pack', { ...auth, 'content-type': 'application/x-git-receive-pack-request' }, Buffer.from('0000'));
+  t.equal(post.status, 403, 'the POST too, should a client skip info/refs');
+  t.equal(post.body, refusal);
+  const clone = path.join(work.dir, '..', `clone-${randomBytes(4).toString('hex')}`);
+  t.teardown(() => rmSync(clone, { recursive: true, force: true }));
+  const cloned = await git(os.tmpdir(), ['clone', s.remote('blue', 'vera', veraToken), clone]);
+  t.equal(cloned.code, 0, cloned.stderr);
+  work.commit('v2');
+  const pushed = await git(work.dir, ['push', s.remote('blue', 'vera', veraToken), 'main']);
+  t.not(pushed.code, 0);
+  t.match(pushed.stderr, /403/);
+  t.equal(s.pushes().length, 1, "the viewer's push never reached the hooks");
+  await setUserRole(s.dataDir, 'vera', 'deployer');
+  const promoted = await git(work.dir, ['push', s.remote('blue', 'vera', veraToken), 'main']);
+  t.equal(promoted.code, 0, promoted.stderr);
+  t.equal(s.pushes()[1]?.updates[0]?.ref, 'refs/heads/main');
 });
 
 t.test('HTTPS with a self-signed certificate', async (t) => {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { BIN, cleanEnv, requireBuild, type RunningServe, startServe } from '../helpers/bluegreen.js';
+import { BIN, cleanEnv, requireBuild, type RunningServe, runCli, startServe } from '../helpers/bluegreen.js';
 import { WorkRepo } from '../helpers/git-repo.js';
 import { serverChildren, waitUntil } from '../helpers/processes.js';
 
@@ -29,6 +29,12 @@ t.test('the embedded default: first user, remotes, two local hosts, router; a pu
   t.match(token, /^[A-Za-z0-9_-]{43}$/);
   const remote = /git remote add blue (\S+)/.exec(out)?.[1] ?? '';
   t.equal(remote, `${server.gitUrl.replace('://', `://admin:${token}@`)}/blue.git`);
+  const sshLine = /git over SSH on (ssh:\/\/git@127\.0\.0\.1:\d+) \(host key (SHA256:\S+)\)/.exec(out);
+  t.ok(sshLine, 'git over SSH and its host key fingerprint');
+  t.equal(sshLine?.[2], execFileSync('ssh-keygen', ['-lf', path.join(dir, '.bluegreen', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(' ')[1]);
+  const status = await runCli(dir, ['status'], env);
+  t.match(status.stdout, `\ngit over SSH host key: ${sshLine?.[2]}\n`, 'status shows the fingerprint');
+  t.match(out, `or over SSH, with a key from \`bluegreen user key add NAME FILE.pub\`:\n  git remote add blue ${sshLine?.[1]}/blue.git\n  git remote add green ${sshLine?.[1]}/green.git\n`);
   const blueUrl = /blue host: (\S+)/.exec(out)?.[1] ?? '';
   const greenUrl = /green host: (\S+)/.exec(out)?.[1] ?? '';
   const empty = await fetch(greenUrl);
@@ -113,6 +119,12 @@ t.test('startup errors end serve at once with exit 2, naming the variable and th
       { BLUEGREEN_LISTEN: '192.0.2.1:7000' },
       'error: cannot listen on 192.0.2.1:7000 (BLUEGREEN_LISTEN): the address is not one of this machine',
       'hint: set BLUEGREEN_LISTEN to an address of this machine (127.0.0.1 for this machine only, 0.0.0.0 for all its addresses)',
+    ],
+    [
+      'the git-over-SSH address in use',
+      { BLUEGREEN_SSH_LISTEN: `127.0.0.1:${busy}` },
+      `error: cannot listen on 127.0.0.1:${busy} (BLUEGREEN_SSH_LISTEN): the address is in use`,
+      'hint: stop whatever uses it, or set BLUEGREEN_SSH_LISTEN to another host:port (or off)',
     ],
     [
       'the router address in use',

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../core/errors.js';
+import { DEFAULT_ROLE, ROLES, type Role, isRole } from '../../core/roles.js';
+import { type PublicKey, parsePublicKey } from '../ssh/public-key.js';
 import { acquireLock } from './locks.js';
 
 /** What users.json keeps per user: never the token itself. */
@@ -14,6 +16,9 @@ export interface StoredUser {
   salt: string;
   /** base64url HMAC-SHA256(key = salt, message = token). */
   hash: string;
+  role: Role;
+  /** SSH public keys; each belongs to this user only. */
+  keys: PublicKey[];
 }
 
 /** The users file, parsed: name → record. */
@@ -44,6 +49,25 @@ function checkName(name: string): void {
 
 const recordKeys = ['created', 'salt', 'hash'] as const;
 
+function checkRole(role: string): Role {
+  if (!isRole(role)) {
+    throw new UserError(`bad role ${JSON.stringify(role)}: expected ${ROLES.join(', ')}`, {
+      exitCode: 2,
+      hint: 'viewer fetches and clones; deployer also pushes (the default); operator also flips and rolls back',
+    });
+  }
+  return role;
+}
+
+/** The user holding the key with this wire form, and the key. */
+export function findKeyOwner(users: Users, blob: Buffer): { user: StoredUser; key: PublicKey } | undefined {
+  for (const user of users.values()) {
+    const key = user.keys.find((k) => k.blob.equals(blob));
+    if (key) return { user, key };
+  }
+  return undefined;
+}
+
 /** Parses the text of users.json; throws a UserError naming the file and the problem. */
 export function parseUsers(text: string, file: string): Users {
   const bad = (why: string) =>
@@ -66,7 +90,13 @@ export function parseUsers(text: string, file: string): Users {
     if (!USER_NAME_PATTERN.test(name) || typeof record !== 'object' || record === null || !recordKeys.every((k) => typeof record[k] === 'string')) {
       throw bad(`bad entry for user ${JSON.stringify(name)}`);
     }
-    result.set(name, { name, created: record.created as string, salt: record.salt as string, hash: record.hash as string });
+    // Users from before roles and keys are deployers without keys.
+    const role = record.role ?? DEFAULT_ROLE;
+    if (!isRole(role)) throw bad(`bad role for user ${JSON.stringify(name)}`);
+    const lines = record.keys ?? [];
+    const keys = Array.isArray(lines) ? lines.map((line) => (typeof line === 'string' ? parsePublicKey(line) : undefined)) : [undefined];
+    if (!keys.every((key) => key !== undefined)) throw bad(`bad SSH key for user ${JSON.stringify(name)}`);
+    result.set(name, { name, created: record.created as string, salt: record.salt as string, hash: record.hash as string, role, keys: keys as PublicKey[] });
   }
   return result;
 }
@@ -88,9 +118,9 @@ function saveUsers(dataDir: string, users: Users): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = usersFilePath(dataDir);
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const body: Record<string, Omit<StoredUser, 'name'>> = {};
+  const body: Record<string, Record<string, unknown>> = {};
   for (const user of [...users.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    body[user.name] = { created: user.created, salt: user.salt, hash: user.hash };
+    body[user.name] = { created: user.created, salt: user.salt, hash: user.hash, role: user.role, keys: user.keys.map((k) => k.line) };
   }
   try {
     fs.writeFileSync(temp, `${JSON.stringify({ users: body }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
@@ -130,37 +160,87 @@ async function changeUsers<T>(dataDir: string, change: (users: Map<string, Store
   }
 }
 
-/** Adds a user and returns their new push token. The token is shown this once: only its hash is kept. */
-export async function addUser(dataDir: string, name: string): Promise<string> {
+/** Refuses a key some user already has: the key says who pushes, so it belongs to one user. */
+function checkKeyFree(users: Users, key: PublicKey): void {
+  const owner = findKeyOwner(users, key.blob);
+  if (owner) {
+    throw new UserError(`the SSH key ${key.fingerprint} already belongs to the user ${owner.user.name}`, {
+      hint: 'a key says who pushes, so it belongs to one user: give each person their own key',
+    });
+  }
+}
+
+function existing(users: Map<string, StoredUser>, name: string): StoredUser {
+  const user = users.get(name);
+  if (!user) throw new UserError(`there is no user ${JSON.stringify(name)}`, { hint: LIST_HINT });
+  return user;
+}
+
+/**
+ * Adds a user (role `deployer` unless given, with an SSH key if given) and returns their new push token. The
+ * token is shown this once: only its hash is kept.
+ */
+export async function addUser(dataDir: string, name: string, options: { role?: string; key?: PublicKey } = {}): Promise<string> {
   checkName(name);
+  const role = checkRole(options.role ?? DEFAULT_ROLE);
   return changeUsers(dataDir, (users) => {
     if (users.has(name)) {
       throw new UserError(`user ${JSON.stringify(name)} already exists`, {
         hint: `to give them a new token, run \`bluegreen user remove ${name}\` and add them again; ${LIST_HINT}`,
       });
     }
+    if (options.key) checkKeyFree(users, options.key);
     const token = randomBytes(32).toString('base64url');
     const salt = randomBytes(16).toString('base64url');
-    users.set(name, { name, created: new Date().toISOString(), salt, hash: hashToken(salt, token).toString('base64url') });
+    const keys = options.key ? [options.key] : [];
+    users.set(name, { name, created: new Date().toISOString(), salt, hash: hashToken(salt, token).toString('base64url'), role, keys });
     return token;
   });
 }
 
-export function listUsers(dataDir: string): { name: string; created: string }[] {
+export async function addUserKey(dataDir: string, name: string, key: PublicKey): Promise<void> {
+  await changeUsers(dataDir, (users) => {
+    const user = existing(users, name);
+    checkKeyFree(users, key);
+    users.set(name, { ...user, keys: [...user.keys, key] });
+  });
+}
+
+export async function removeUserKey(dataDir: string, name: string, keyFingerprint: string): Promise<void> {
+  await changeUsers(dataDir, (users) => {
+    const user = existing(users, name);
+    const keys = user.keys.filter((k) => k.fingerprint !== keyFingerprint);
+    if (keys.length === user.keys.length) {
+      const theirs = user.keys.map((k) => k.fingerprint).join(', ') || 'none';
+      throw new UserError(`the user ${name} has no SSH key ${keyFingerprint}`, {
+        hint: `their keys: ${theirs} (\`bluegreen user list\` shows them; \`ssh-keygen -lf FILE.pub\` prints a key's fingerprint)`,
+      });
+    }
+    users.set(name, { ...user, keys });
+  });
+}
+
+export async function setUserRole(dataDir: string, name: string, role: string): Promise<void> {
+  const checked = checkRole(role);
+  await changeUsers(dataDir, (users) => {
+    users.set(name, { ...existing(users, name), role: checked });
+  });
+}
+
+export function listUsers(dataDir: string): { name: string; created: string; role: Role; keys: string[] }[] {
   return [...loadUsers(dataDir).values()]
-    .map(({ name, created }) => ({ name, created }))
+    .map(({ name, created, role, keys }) => ({ name, created, role, keys: keys.map((k) => k.fingerprint) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export async function removeUser(dataDir: string, name: string): Promise<void> {
   await changeUsers(dataDir, (users) => {
-    if (!users.delete(name)) {
-      throw new UserError(`there is no user ${JSON.stringify(name)}`, { hint: LIST_HINT });
-    }
+    existing(users, name);
+    users.delete(name);
   });
 }
 
-const DUMMY: StoredUser = { name: '', created: '', salt: 'AAAAAAAAAAAAAAAAAAAAAA', hash: 'A'.repeat(43) };
+const DUMMY: StoredUser = { name: '', created: '', salt: 'AAAAAAAAAAAAAAAAAAAAAA', hash: 'A'.repeat(43), role: 'viewer', keys: [] };
 
 /** True when `token` is `name`'s token. Takes the same time for unknown names, wrong tokens and right ones. */
 export function verifyUser(users: Users, name: string, token: string): boolean {

@@ -70,11 +70,17 @@ function printWelcome(output: Output, server: RunningServer, embedded: boolean, 
   const credentials = firstUser ? `${firstUser.name}:${firstUser.token}` : 'NAME:TOKEN';
   const remote = (colour: string) => `${base.protocol}//${credentials}@${base.host}/${colour}.git`;
   output.out(`bluegreen git server on ${server.gitUrl}${embedded ? ' (embedded default: two local hosts, local router)' : ''}`);
+  if (server.ssh) output.out(`git over SSH on ${server.ssh.url} (host key ${server.ssh.fingerprint})`);
   if (firstUser) output.out(`created user ${firstUser.name}; token (shown only now): ${firstUser.token}`);
   else output.out('push as a user from `bluegreen user add NAME` (it prints the token)');
   output.out('add the remotes in your project:');
   output.out(`  git remote add blue ${remote('blue')}`);
   output.out(`  git remote add green ${remote('green')}`);
+  if (server.ssh) {
+    output.out(`or over SSH, with a key from \`bluegreen user key add NAME FILE.pub\`:`);
+    output.out(`  git remote add blue ${server.ssh.url}/blue.git`);
+    output.out(`  git remote add green ${server.ssh.url}/green.git`);
+  }
   for (const [colour, url] of Object.entries(server.hostUrls)) output.out(`${colour} host: ${url}`);
   if (server.routerUrl) output.out(`production (local router): ${server.routerUrl}`);
   output.out('then: git push blue main, check it, and release it with `bluegreen flip blue`');

@@ -15,6 +15,7 @@ export type ReloadDecision =
 const RESTART_VARIABLES = new Set([
   'BLUEGREEN_DATA_DIR',
   'BLUEGREEN_LISTEN',
+  'BLUEGREEN_SSH_LISTEN',
   'BLUEGREEN_TLS_CERT',
   'BLUEGREEN_TLS_KEY',
   'BLUE_HOST',
@@ -83,6 +84,7 @@ function valuesByVariable(config: Config): Record<string, unknown> {
   return {
     BLUEGREEN_DATA_DIR: config.dataDir,
     BLUEGREEN_LISTEN: config.listen,
+    BLUEGREEN_SSH_LISTEN: config.sshListen,
     BLUEGREEN_TLS_CERT: config.tls?.cert,
     BLUEGREEN_TLS_KEY: config.tls?.key,
     BLUE_HOST: config.hosts.blue.map(location),

@@ -40,6 +40,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   // --- The deploy server
   const dataDir = read('BLUEGREEN_DATA_DIR', localPath, path.resolve(cwd, '.bluegreen'));
   const listen = read('BLUEGREEN_LISTEN', listenSchema, { host: '127.0.0.1', port: 7000 });
+  const sshListen = env.BLUEGREEN_SSH_LISTEN === 'off' ? undefined : read('BLUEGREEN_SSH_LISTEN', listenSchema, { host: '127.0.0.1', port: 7022 });
   const tlsCert = read('BLUEGREEN_TLS_CERT', localPath);
   const tlsKey = read('BLUEGREEN_TLS_KEY', localPath);
   if (reader.isSet('BLUEGREEN_TLS_CERT') !== reader.isSet('BLUEGREEN_TLS_KEY')) {
@@ -98,6 +99,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
     config: {
       dataDir,
       listen,
+      sshListen,
       tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined,
       embedded,
       hosts,

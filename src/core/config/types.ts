@@ -49,6 +49,8 @@ export interface Listen {
 export interface Config {
   dataDir: string;
   listen: Listen;
+  /** Where git over SSH listens; undefined when BLUEGREEN_SSH_LISTEN is `off`. */
+  sshListen: Listen | undefined;
   tls: { cert: string; key: string } | undefined;
   /** True when no hosts are configured: two `file://` hosts under the data dir, served locally. */
   embedded: boolean;

@@ -2,10 +2,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ssh2 from 'ssh2';
 import t, { type Test } from 'tap';
 import { acquireLock } from '../../../src/adapters/state/locks.js';
+import { readPublicKeyFile } from '../../../src/adapters/ssh/public-key.js';
 import {
   addUser,
+  addUserKey,
+  findKeyOwner,
+  removeUserKey,
+  setUserRole,
   createUsersReader,
   listUsers,
   loadUsers,
@@ -88,7 +94,8 @@ t.test('listUsers and removeUser', async (t) => {
   );
   for (const user of listed) {
     t.match(user.created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    t.same(Object.keys(user).sort(), ['created', 'name'], 'names and times only');
+    t.same(Object.keys(user).sort(), ['created', 'keys', 'name', 'role'], 'names, times, roles and key fingerprints only');
+    t.equal(user.role, 'deployer', 'the default role');
   }
   await removeUser(dir, 'zed');
   t.same(
@@ -103,6 +110,98 @@ t.test('listUsers and removeUser', async (t) => {
   t.equal(statSync(usersFilePath(dir)).mode & 0o777, 0o600);
 });
 
+/** A fresh key pair's files: FILE (private) and FILE.pub. */
+function keyFiles(t: Test, comment = 'test'): { privatePath: string; publicPath: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bg-key-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const privatePath = path.join(dir, 'id_ed25519');
+  writeFileSync(privatePath, pair.private, { mode: 0o600 });
+  writeFileSync(`${privatePath}.pub`, `${pair.public}\n`);
+  return { privatePath, publicPath: `${privatePath}.pub` };
+}
+
+t.test('roles and SSH keys: stored with the user, one key one user, changes seen by a running reader', async (t) => {
+  const dir = dataDir(t);
+  const read = createUsersReader(dir, (error) => t.fail(String(error)));
+  const aliceKey = readPublicKeyFile(keyFiles(t, 'alice@laptop').publicPath);
+  const bobKey = readPublicKeyFile(keyFiles(t).publicPath);
+  t.match(aliceKey.fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
+  t.equal(aliceKey.line.split(' ').length, 2, 'the comment is not kept');
+  await addUser(dir, 'alice', { key: aliceKey });
+  await addUser(dir, 'vera', { role: 'viewer' });
+  t.equal(findKeyOwner(read(), aliceKey.blob)?.user.name, 'alice');
+  t.equal(read().get('vera')?.role, 'viewer');
+  const taken = {
+    name: 'UserError',
+    message: `the SSH key ${aliceKey.fingerprint} already belongs to the user alice`,
+    hint: 'a key says who pushes, so it belongs to one user: give each person their own key',
+  };
+  await t.rejects(addUser(dir, 'bob', { key: aliceKey }), taken);
+  await t.rejects(addUserKey(dir, 'vera', aliceKey), taken);
+  await t.rejects(addUserKey(dir, 'alice', aliceKey), taken, 'twice to the same user');
+  await addUserKey(dir, 'vera', bobKey);
+  t.same(listUsers(dir).map((u) => [u.name, u.role, u.keys]), [
+    ['alice', 'deployer', [aliceKey.fingerprint]],
+    ['vera', 'viewer', [bobKey.fingerprint]],
+  ]);
+  await t.rejects(removeUserKey(dir, 'alice', bobKey.fingerprint), {
+    name: 'UserError',
+    message: `the user alice has no SSH key ${bobKey.fingerprint}`,
+    hint: `their keys: ${aliceKey.fingerprint} (\`bluegreen user list\` shows them; \`ssh-keygen -lf FILE.pub\` prints a key's fingerprint)`,
+  });
+  await removeUserKey(dir, 'alice', aliceKey.fingerprint);
+  t.equal(findKeyOwner(read(), aliceKey.blob), undefined, 'a removed key is gone for a running reader');
+  await t.rejects(removeUserKey(dir, 'alice', aliceKey.fingerprint), { message: `the user alice has no SSH key ${aliceKey.fingerprint}`, hint: /their keys: none/ });
+  await setUserRole(dir, 'vera', 'operator');
+  t.equal(read().get('vera')?.role, 'operator');
+  const badRole = {
+    name: 'UserError',
+    exitCode: 2,
+    message: 'bad role "admin": expected viewer, deployer, operator',
+    hint: 'viewer fetches and clones; deployer also pushes (the default); operator also flips and rolls back',
+  };
+  await t.rejects(setUserRole(dir, 'vera', 'admin'), badRole);
+  await t.rejects(addUser(dir, 'carol', { role: 'admin' }), badRole);
+  await t.rejects(setUserRole(dir, 'nobody', 'viewer'), { message: 'there is no user "nobody"' });
+  await t.rejects(addUserKey(dir, 'nobody', aliceKey), { message: 'there is no user "nobody"' });
+
+  // A file from before roles and keys: its users are deployers without keys.
+  writeFileSync(usersFilePath(dir), JSON.stringify({ users: { old: { created: 'x', salt: 'AAAAAAAAAAAAAAAAAAAAAA', hash: 'A'.repeat(43) } } }));
+  t.same(listUsers(dir), [{ name: 'old', created: 'x', role: 'deployer', keys: [] }]);
+});
+
+t.test('readPublicKeyFile refuses what is not one public key', async (t) => {
+  const { privatePath } = keyFiles(t);
+  const dir = path.dirname(privatePath);
+  t.throws(() => readPublicKeyFile(path.join(dir, 'missing.pub')), {
+    name: 'UserError',
+    exitCode: 2,
+    message: `cannot read the SSH public key ${path.join(dir, 'missing.pub')}: ENOENT`,
+    hint: "give the path of the user's public key, e.g. ~/.ssh/id_ed25519.pub",
+  });
+  const two = path.join(dir, 'two.pub');
+  const one = readFileSync(`${privatePath}.pub`, 'utf8');
+  writeFileSync(two, one + one);
+  const junk = path.join(dir, 'junk.pub');
+  writeFileSync(junk, 'ssh-ed25519 AAAAnotakey comment\n');
+  for (const file of [privatePath, two, junk]) {
+    t.throws(
+      () => readPublicKeyFile(file),
+      {
+        name: 'UserError',
+        exitCode: 2,
+        message: `${file} is not one SSH public key (expected one line like "ssh-ed25519 AAAA… comment")`,
+        hint: 'give the .pub file (never the private key), one key per file: ed25519, ecdsa or rsa',
+      },
+      path.basename(file),
+    );
+  }
+  const commented = path.join(dir, 'commented.pub');
+  writeFileSync(commented, `# my laptop\n\n${one}`);
+  t.equal(readPublicKeyFile(commented).line, one.split(' ').slice(0, 2).join(' '));
+});
+
 t.test('a damaged users file is reported, naming the file', async (t) => {
   const dir = dataDir(t);
   await addUser(dir, 'alice');
@@ -114,6 +213,9 @@ t.test('a damaged users file is reported, naming the file', async (t) => {
     ['{"users": []}', /is not valid: expected \{"users": \{NAME: \{\.\.\.\}\}\}$/],
     ['{"users": {"Bad Name": {"created": "x", "salt": "x", "hash": "x"}}}', /is not valid: bad entry for user "Bad Name"$/],
     ['{"users": {"bob": {"created": "x", "salt": 1, "hash": "x"}}}', /is not valid: bad entry for user "bob"$/],
+    ['{"users": {"bob": {"created": "x", "salt": "x", "hash": "x", "role": "admin"}}}', /is not valid: bad role for user "bob"$/],
+    ['{"users": {"bob": {"created": "x", "salt": "x", "hash": "x", "keys": ["ssh-ed25519 nope"]}}}', /is not valid: bad SSH key for user "bob"$/],
+    ['{"users": {"bob": {"created": "x", "salt": "x", "hash": "x", "keys": "ssh-ed25519 AAAA"}}}', /is not valid: bad SSH key for user "bob"$/],
   ];
   for (const [text, message] of cases) {
     writeFileSync(file, text);

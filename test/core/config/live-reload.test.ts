@@ -49,6 +49,7 @@ t.test('where deploys and traffic go is refused whole, naming what needs a resta
     [{}, ['BLUE_HOST', 'GREEN_HOST', 'BLUE_URL', 'GREEN_URL', 'BLUEGREEN_PROVIDER', 'BLUEGREEN_ROUTER_LISTEN', 'DIGITALOCEAN_API_URL', 'BLUEGREEN_RESERVED_IP', 'BLUE_DROPLET', 'GREEN_DROPLET']],
     [{ ...base, BLUEGREEN_DATA_DIR: '/var/lib/other' }, ['BLUEGREEN_DATA_DIR']],
     [{ ...base, BLUEGREEN_LISTEN: '0.0.0.0:7000' }, ['BLUEGREEN_LISTEN']],
+    [{ ...base, BLUEGREEN_SSH_LISTEN: 'off' }, ['BLUEGREEN_SSH_LISTEN']],
     [{ ...base, BLUEGREEN_TLS_CERT: 'c.pem', BLUEGREEN_TLS_KEY: 'k.pem' }, ['BLUEGREEN_TLS_CERT', 'BLUEGREEN_TLS_KEY']],
     [{ ...base, BLUE_HOST: 'ssh://deploy@elsewhere.example' }, ['BLUE_HOST', 'BLUE_URL']],
     [{ ...base, BLUE_HOST: 'ssh://deploy@blue.example:2222', BLUE_URL: 'http://blue.example/' }, ['BLUE_HOST']],
