@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import { isQuarantine } from '../adapters/git/repos.js';
-import { sleep } from '../adapters/http/sleep.js';
+import { waitUntil } from '../adapters/http/sleep.js';
 import { loggable } from './log-text.js';
 
 /** How long a process gets to end after SIGTERM before it is killed. */
@@ -95,11 +95,6 @@ function alive(procs: readonly Proc[]): Proc[] {
   return procs.filter((proc) => proc.start !== undefined && stat(proc.pid)?.start === proc.start);
 }
 
-async function waitFor(done: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await sleep(25);
-}
-
 /**
  * Ends `child` and every process below it; resolves when they are gone and their quarantine with them. The
  * processes below go first: a git-receive-pack whose unpack or hook dies cleans up after itself (its
@@ -117,15 +112,15 @@ export async function endProcessTree(child: ChildProcess): Promise<void> {
   const below = processTree(root).slice(1);
   const quarantines = new Set(quarantinesOf(below));
   signal(below, 'SIGTERM');
-  await waitFor(() => alive(below).length === 0, KILL_AFTER_MS / 2);
+  await waitUntil(() => alive(below).length === 0, KILL_AFTER_MS / 2);
   const tree = ended() ? below : processTree(root);
   for (const dir of quarantinesOf(tree)) quarantines.add(dir);
   signal(tree, 'SIGTERM');
-  await waitFor(() => ended() && alive(tree).length === 0, KILL_AFTER_MS);
+  await waitUntil(() => ended() && alive(tree).length === 0, KILL_AFTER_MS);
   signal(alive([...below, ...tree]), 'SIGKILL');
   if (!ended()) child.kill('SIGKILL');
   await exited;
-  await waitFor(() => alive([...below, ...tree]).length === 0, KILL_AFTER_MS);
+  await waitUntil(() => alive([...below, ...tree]).length === 0, KILL_AFTER_MS);
   for (const dir of quarantines) fs.rmSync(dir, { recursive: true, force: true });
 }
 

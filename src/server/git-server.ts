@@ -27,7 +27,7 @@ import { startEngineSocket } from './engine-socket.js';
 import type { PushHandler } from '../deploy/push-handler.js';
 import { createGitChildren } from './git-children.js';
 import { loggable } from './log-text.js';
-import { sleep } from '../adapters/http/sleep.js';
+import { waitUntil } from '../adapters/http/sleep.js';
 
 export interface GitServerOptions {
   config: Config;
@@ -373,10 +373,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         if (active.size > 0 && graceMs > 0 && !hurry?.aborted) {
           log(`git: waiting up to ${Math.round(graceMs / 1000)} s for ${active.size} request(s) under way (pushes, deploys, fetches)`);
-          const deadline = Date.now() + graceMs;
-          while ((active.size > 0 || children.size > 0) && Date.now() < deadline && !hurry?.aborted) {
-            await sleep(50);
-          }
+          await waitUntil(() => active.size === 0 && children.size === 0, graceMs, hurry, 50);
         }
         if (children.size > 0) log(`git: ending ${children.size} git process(es) still running`);
         await children.endAll();

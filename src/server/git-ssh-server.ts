@@ -25,6 +25,7 @@ import { mayPush, pushRefusal } from '../core/roles.js';
 import type { CloseOptions } from './git-server.js';
 import { createGitChildren } from './git-children.js';
 import { loggable } from './log-text.js';
+import { waitUntil } from '../adapters/http/sleep.js';
 
 export interface GitSshServerOptions {
   config: Config;
@@ -166,8 +167,7 @@ export async function startGitSshServer({ config, listen, log, trackPusher }: Gi
     close({ graceMs = 0, hurry }: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        const deadline = Date.now() + graceMs;
-        while (children.size > 0 && Date.now() < deadline && !hurry?.aborted) await new Promise((resolve) => setTimeout(resolve, 50));
+        await waitUntil(() => children.size === 0, graceMs, hurry, 50);
         if (children.size > 0) log(`git-ssh: ending ${children.size} git process(es) still running`);
         await children.endAll();
         for (const socket of sockets) socket.destroy();
