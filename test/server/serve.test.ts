@@ -23,6 +23,9 @@ t.test('the embedded default: first user, remotes, two local hosts, router; a pu
     BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0',
   };
   const server = await startServe(dir, env, t);
+  // The banner arrives in pieces: read it once it is all there.
+  await server.waitFor(/git remote add green ssh:\/\/\S+\n/);
+  await server.waitFor(/green host: \S+/);
   const out = server.output();
   t.match(out, /\(embedded default: two local hosts, local router\)/);
   const token = /created user admin; token \(shown only now\): (\S+)/.exec(out)?.[1] ?? '';

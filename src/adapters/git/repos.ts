@@ -5,6 +5,7 @@ import { COLOURS, type Colour } from '../../core/colour.js';
 import { UserError } from '../../core/errors.js';
 import { packageRoot } from '../../package-root.js';
 import { childEnv } from '../process/child-env.js';
+import { writeFileAtomic } from '../state/atomic-file.js';
 
 /** `$DATA/repos`: holds exactly blue.git and green.git. */
 export function reposDir(dataDir: string): string {
@@ -67,10 +68,7 @@ export function ensureRepos(dataDir: string, hookCommand: readonly string[] = [P
     fs.mkdirSync(path.join(dir, 'hooks'), { recursive: true });
     for (const name of GIT_HOOKS) {
       const hook = path.join(dir, 'hooks', name);
-      const temp = `${hook}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, hookScript(hookCommand, name), { mode: 0o755 });
-      fs.chmodSync(temp, 0o755);
-      fs.renameSync(temp, hook);
+      writeFileAtomic(hook, hookScript(hookCommand, name), 0o755);
     }
     result[colour] = dir;
   }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { UserError } from '../../core/errors.js';
+import { ensureKeyPair } from './key-pair.js';
 import { fingerprint } from './known-hosts.js';
 import { parsePublicKey } from './public-key.js';
 
@@ -21,17 +22,7 @@ export function hostKeyPath(dataDir: string): string {
 /** Reads the host key, creating it first if there is none. */
 export function ensureHostKey(dataDir: string): HostKey {
   const file = hostKeyPath(dataDir);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'bluegreen git server' });
-    try {
-      fs.writeFileSync(file, pair.private, { mode: 0o600, flag: 'wx' });
-      fs.writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
-    } catch (error) {
-      // Another process made it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
+  ensureKeyPair(file, 'bluegreen git server');
   return readHostKey(file);
 }
 

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { type Colour, isColour } from '../../core/colour.js';
 import { UserError } from '../../core/errors.js';
 import { processAlive } from '../process/process-alive.js';
 import { sleep } from '../http/sleep.js';
+import { createFileAtomic } from './atomic-file.js';
 
 /** What can be locked: a colour (deploys, flips, activations) or the users file (`bluegreen user add/remove`). */
 export type LockName = Colour | 'users';
@@ -55,13 +55,10 @@ export async function acquireLock(
   const deadline = Date.now() + options.waitMs;
   let told = false;
   for (;;) {
-    // The holder is written to a file of our own first and then linked into place, which fails if the lock
-    // exists: whoever finds the lock file finds it whole, never empty (an empty one would look stale).
-    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    // Created whole or not at all: whoever finds the lock file finds it complete, never empty (an empty one
+    // would look stale).
     const record: LockHolder = { pid: process.pid, ...me, since: new Date().toISOString() };
-    try {
-      await writeFile(temp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
-      await link(temp, file);
+    if (createFileAtomic(file, JSON.stringify(record), 0o600)) {
       let released = false;
       return {
         release: async () => {
@@ -70,10 +67,6 @@ export async function acquireLock(
           await unlink(file).catch(() => {});
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await unlink(temp).catch(() => {});
     }
     const holder = await readHolder(file);
     if (holder === 'free') continue; // released meanwhile: try again, removing nothing (it may be someone's new lock)

@@ -6,6 +6,7 @@ import { UserError } from '../../core/errors.js';
 import { DEFAULT_ROLE, ROLES, type Role, isRole } from '../../core/roles.js';
 import { type PublicKey, parsePublicKey } from '../ssh/public-key.js';
 import { acquireLock } from './locks.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 /** What users.json keeps per user: never the token itself. */
 export interface StoredUser {
@@ -117,18 +118,11 @@ export function loadUsers(dataDir: string): Users {
 function saveUsers(dataDir: string, users: Users): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = usersFilePath(dataDir);
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const body: Record<string, Record<string, unknown>> = {};
   for (const user of [...users.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     body[user.name] = { created: user.created, salt: user.salt, hash: user.hash, role: user.role, keys: user.keys.map((k) => k.line) };
   }
-  try {
-    fs.writeFileSync(temp, `${JSON.stringify({ users: body }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
+  writeFileAtomic(file, `${JSON.stringify({ users: body }, null, 2)}\n`, 0o600);
 }
 
 /** How long a `user add`/`user remove` waits for another one to finish: each holds the lock for milliseconds. */

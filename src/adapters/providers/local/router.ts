@@ -13,8 +13,7 @@
  *   the file, says so, and resolves: the router will route there as soon as it starts.
  * - `liveColour` asks the running router, or reads the file when none answers.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -26,6 +25,7 @@ import { describeFetchError } from '../../http/fetch-problem.js';
 import { listenOn } from '../../http/listen.js';
 import { sleep as realSleep } from '../../http/sleep.js';
 import type { Provider, ProviderOptions } from '../provider.js';
+import { writeFileAtomic } from '../../state/atomic-file.js';
 
 /** The router's own status endpoint, answered by the router and never proxied. */
 export const ROUTER_STATUS_PATH = '/.bluegreen/router';
@@ -66,15 +66,8 @@ export async function readRouterState(stateFile: string): Promise<RouterState | 
 /** Records `live` atomically (temp file + rename in the same directory). */
 export async function writeRouterState(stateFile: string, live: Colour, now = new Date()): Promise<void> {
   await mkdir(path.dirname(stateFile), { recursive: true });
-  const temp = `${stateFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const state: RouterState = { live, changedAt: now.toISOString() };
-  try {
-    await writeFile(temp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
-    await rename(temp, stateFile);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+  writeFileAtomic(stateFile, `${JSON.stringify(state)}\n`, 0o644);
 }
 
 /** A running router. */

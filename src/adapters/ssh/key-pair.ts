@@ -1,0 +1,17 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { createFileAtomic, writeFileAtomic } from '../state/atomic-file.js';
+
+/**
+ * Makes an ed25519 key pair at `keyPath` (private 0600, OpenSSH format; `.pub` beside it) unless one exists.
+ * Safe against another process doing the same at once: one private key wins, and its `.pub` is written after.
+ */
+export function ensureKeyPair(keyPath: string, comment: string): { created: boolean } {
+  if (fs.existsSync(keyPath)) return { created: false };
+  fs.mkdirSync(path.dirname(keyPath), { recursive: true, mode: 0o700 });
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  if (!createFileAtomic(keyPath, pair.private, 0o600)) return { created: false };
+  writeFileAtomic(`${keyPath}.pub`, `${pair.public}\n`, 0o644);
+  return { created: true };
+}
