@@ -95,11 +95,13 @@ async function main(): Promise<void> {
     : { full: { files: 5000, size: 4096 }, small: { files: 5000, size: 4096 }, big: { files: 50_000, size: 1024 }, fleet: { files: 5000, size: 4096 }, fleetHosts, rss: { files: 500, size: 1 << 20 }, flips: 20, spacingMs: 3000 };
   const t = new Teardown();
   let interrupted = false;
-  process.once('SIGINT', () => {
-    interrupted = true;
-    console.error('interrupted: cleaning up');
-    void t.run().then(() => process.exit(130));
-  });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`${signal}: cleaning up`);
+      void t.run().then(() => process.exit(code));
+    });
+  }
   if (args.waitIdle !== undefined) {
     const until = Date.now() + 15 * 60_000;
     while ((os.loadavg()[0] ?? 0) > args.waitIdle && Date.now() < until) {
