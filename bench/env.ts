@@ -1,12 +1,14 @@
 /**
- * The benchmark's world: the tests' two loopback OpenSSH hosts, a running `bluegreen serve` deploying to them,
+ * The benchmark's world: the tests' two loopback OpenSSH hosts (logging every session, so the bench counts
+ * the execs a deploy runs), more hosts for a colour of several, a running `bluegreen serve` deploying to them,
  * and the OpenSSH client command lines the alternatives (rsync, git archive | ssh tar, classic push) use.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chownSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, type TwoHosts, cleanEnv, startTwoHosts } from '../test/helpers/bluegreen.js';
-import { ensureTestUser } from '../test/helpers/sshd.js';
+import { type SshdHandle, ensureTestUser, startSshd } from '../test/helpers/sshd.js';
+import { HostSessions } from './host-sessions.js';
 import { q, run } from './proc.js';
 import { packageRoot } from '../src/package-root.js';
 
@@ -32,6 +34,8 @@ export class Teardown {
 
 export interface Bench {
   hosts: TwoHosts;
+  /** The SSH sessions blue's host runs (our server's execs, and the alternatives' sessions when they run). */
+  blueSessions: HostSessions;
   user: string;
   uid: number;
   gid: number;
@@ -51,7 +55,7 @@ export interface Bench {
 }
 
 export async function startBench(t: Teardown): Promise<Bench> {
-  const hosts = await startTwoHosts(t);
+  const hosts = await startTwoHosts(t, { logLevel: 'VERBOSE' });
   const user = ensureTestUser();
   const scratch = mkdtempSync(path.join('/tmp', 'bluegreen-bench-hosts-'));
   chmodSync(scratch, 0o755);
@@ -70,6 +74,7 @@ export async function startBench(t: Teardown): Promise<Bench> {
   let counter = 0;
   return {
     hosts,
+    blueSessions: new HostSessions([hosts.blue]),
     user: user.name,
     uid: user.uid,
     gid: user.gid,
@@ -82,15 +87,11 @@ export async function startBench(t: Teardown): Promise<Bench> {
       await run('ssh', [...sshArgs, dest, script]);
     },
     freshDir(label) {
-      const dir = path.join(scratch, `${label}-${++counter}`);
-      mkdirSync(dir);
-      chownSync(dir, user.uid, user.gid);
-      return dir;
+      return ownedDir(scratch, `${label}-${++counter}`, user);
     },
   };
 }
 
-/** Empties a directory as root (untimed resets between runs), keeping the directory and its owner. */
 /**
  * Empties an app root. The server tidies a host after each push (it prepares the next copy), so wait for
  * the host to be quiet: a copy still being written makes removal fail with ENOTEMPTY.
@@ -151,7 +152,8 @@ export async function startServer(cwd: string, env: Record<string, string>, t: T
     stop,
     async resetRepo(colour = 'blue') {
       const repo = path.join(dataDir, 'repos', `${colour}.git`);
-      await run('git', ['--git-dir', repo, 'update-ref', '-d', 'refs/heads/main'], { env: cleanEnv(), allowFail: true });
+      // Behind the server's back: its reference-transaction hook refuses updates that did not come through it.
+      await run('git', ['--git-dir', repo, '-c', 'core.hooksPath=/dev/null', 'update-ref', '-d', 'refs/heads/main'], { env: cleanEnv() });
       const objects = path.join(repo, 'objects');
       for (const entry of readdirSync(objects)) {
         if (/^[0-9a-f]{2}$/.test(entry)) rmSync(path.join(objects, entry), { recursive: true, force: true });
@@ -162,3 +164,33 @@ export async function startServer(cwd: string, env: Record<string, string>, t: T
 }
 
 export { cleanEnv, q };
+
+export interface Fleet {
+  /** blue's host (127.0.0.2), then hosts on 127.0.0.4, 127.0.0.5, … (127.0.0.3 is green's). */
+  hosts: SshdHandle[];
+  /** known_hosts with every host of the fleet and green's. */
+  knownHostsPath: string;
+}
+
+/** `count` loopback OpenSSH hosts for a colour of several: blue's, then new ones that trust the deploy key. */
+export async function startFleet(bench: Bench, t: Teardown, count: number): Promise<Fleet> {
+  const { hosts } = bench;
+  const fleet = [hosts.blue];
+  const knownHostsPath = path.join(hosts.dir, 'fleet_known_hosts');
+  writeFileSync(knownHostsPath, readFileSync(hosts.knownHostsPath, 'utf8'));
+  for (let i = 1; i < count; i++) {
+    const host = await startSshd({ address: `127.0.0.${i + 3}`, user: bench.user, logLevel: 'VERBOSE' }, t);
+    appendFileSync(host.authorizedKeysPath, `${hosts.blue.clientPublicKey}\n`);
+    appendFileSync(knownHostsPath, readFileSync(host.knownHostsPath, 'utf8'));
+    fleet.push(host);
+  }
+  return { hosts: fleet, knownHostsPath };
+}
+
+/** A new directory under `parent` owned by the deploy user (an app root on the loopback hosts). */
+export function ownedDir(parent: string, name: string, owner: { uid: number; gid: number }): string {
+  const dir = path.join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, owner.uid, owner.gid);
+  return dir;
+}

@@ -1,4 +1,5 @@
 /** Samples, medians and ratios for the benchmark table. */
+import type { ExecCount } from './host-sessions.js';
 
 export interface Summary {
   median: number;
@@ -32,4 +33,20 @@ export function fmtSummary(s: Summary | undefined, unit = 's'): string {
   if (s === undefined || s.samples.length === 0) return '—';
   const f = unit === 's' ? fmtSeconds : (v: number) => String(Math.round(v));
   return `${f(s.median)} ${unit} (${f(s.min)}–${f(s.max)})`;
+}
+
+/** "3 on the push's clock + 2 after" from each deploy's count on each host (a range where they differ). */
+export function fmtExecs(execs: readonly ExecCount[] | undefined): string {
+  if (execs === undefined || execs.length === 0) return '';
+  const range = (values: number[]) => {
+    const s = summarize(values);
+    return s.min === s.max ? String(s.min) : `${s.median} (${s.min}–${s.max})`;
+  };
+  const after = execs.flatMap((e) => (e.after === undefined ? [] : [e.after]));
+  const connections = execs.map((e) => e.connections);
+  return (
+    `${range(execs.map((e) => e.onClock))} on the push's clock` +
+    (after.length > 0 ? ` + ${range(after)} after` : '') +
+    (connections.some((n) => n > 0) ? `; new SSH connections ${range(connections)}` : '')
+  );
 }

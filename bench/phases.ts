@@ -1,8 +1,9 @@
 /**
  * The deploy engine's phases without git push or the hook around it: `node dist/bench/phases.js [FILES] [BYTES]`
  * runs one host's deploy target (src/deploy/targets/posix-releases.ts) directly (warm ssh2 transport, the site's own repository) for a
- * full deploy and several one-file changes, printing each deploy's phase times; then times the pieces a push
- * adds around it (start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
+ * full deploy and several one-file changes, printing each deploy's phase times and the SSH execs it ran on the
+ * host (counted from the host's sshd log: on the deploy's clock, and after it); then times the pieces a push adds
+ * around it (start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,13 +37,12 @@ async function main(): Promise<void> {
     const appRoot = bench.hosts.appRoots.blue;
     await emptyDir(appRoot);
     const reader = new RevisionReader(path.join(site.dir, '.git'));
-    // Every remote command of a deploy is one exec (a session and a shell on the host): counted per deploy.
-    let execs = 0;
-    const counted = { label: transport.label, close: () => transport.close(), exec: (...args: Parameters<typeof transport.exec>) => (execs++, transport.exec(...args)) };
-    const target = new PosixReleasesTarget(counted, appRoot, 'blue');
+    // Every remote command of a deploy is an exec (a session and a shell on the host): counted where it runs.
+    const sessions = bench.blueSessions;
+    const target = new PosixReleasesTarget(transport, appRoot, 'blue');
     const deploy = async (label: string) => {
       const revision = site.git('rev-parse', 'HEAD').trim();
-      execs = 0;
+      const before = sessions.mark();
       const t0 = performance.now();
       const inspectStart = performance.now();
       const state = await target.inspect();
@@ -51,11 +51,14 @@ async function main(): Promise<void> {
       const prepared = await target.prepare({ colour: 'blue', revision, release, state, reader, keepReleases: 5, say: () => {} });
       await prepared.commit();
       const durationMs = Math.round(performance.now() - t0);
-      const execsOnClock = execs;
+      const committed = sessions.mark();
       // As the server does after answering the push.
       prepared.finish((line) => console.error(line));
       await target.idle();
-      const result = { durationMs, phases: { inspect: Math.round(inspectMs), ...prepared.phases, 'execs on the push': execsOnClock, 'execs after': execs - execsOnClock } };
+      await sessions.quiet();
+      const [onClock = 0] = sessions.since(before, committed).sessions;
+      const [after = 0] = sessions.since(committed).sessions;
+      const result = { durationMs, phases: { inspect: Math.round(inspectMs), ...prepared.phases, "execs on the push's clock": onClock, 'execs after': after } };
       const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v}`).join(', ');
       console.log(`${label}: ${result.durationMs} ms (${phases})`);
       return result;

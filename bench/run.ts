@@ -1,18 +1,22 @@
 /**
  * `npm run bench`: our git push against rsync, `git archive | ssh tar` and the classic bare-repo push, on the
- * tests' loopback OpenSSH hosts; the local router under load across flips; the server's peak RSS on a big
- * push. Prints a table with ratios and targets (reported, not asserted) and writes bench/results.json.
+ * tests' loopback OpenSSH hosts, one-file pushes spaced and back to back; a colour of 1, 2, 4 and 8 hosts;
+ * the SSH execs each deploy runs on a host (counted from the hosts' sshd logs); the local router under load
+ * across flips; the server's peak RSS on a big push. Prints a table with ratios and targets (reported, not
+ * asserted) and writes bench/results.json.
  *
- *   npm run bench                      # full run (~5–10 min)
+ *   npm run bench                      # full run (~15 min)
  *   npm run bench -- --quick           # smoke run: 3 runs, small trees
- *   npm run bench -- --only full,onefile,big,router,rss --runs 7
+ *   npm run bench -- --only full,onefile,big,backtoback,fleet,router,rss --runs 7
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, Teardown, startBench, startServer } from './env.js';
-import { type Summary, fmtSeconds, fmtSummary, summarize } from './measure.js';
+import { type Summary, fmtExecs, fmtSeconds, fmtSummary, summarize } from './measure.js';
+import type { ExecCount } from './host-sessions.js';
 import { type ScenarioResult, fullDeploy, oneFileChange } from './scenarios/deploys.js';
+import { type FleetResult, fleetScaling } from './scenarios/fleet.js';
 import { type RouterResult, routerUnderLoad } from './scenarios/router.js';
 import { type RssResult, peakRss } from './scenarios/rss.js';
 
@@ -25,7 +29,12 @@ interface Args {
   waitIdle: number | undefined;
 }
 
-const ALL = ['full', 'onefile', 'big', 'router', 'rss'];
+/**
+ * full: full deploy vs rsync, archive, classic; onefile: spaced one-file push in the small site; big: the same
+ * in the big site; backtoback: one-file pushes back to back in the big site; fleet: full and one-file deploys
+ * to a colour of 1, 2, 4, 8 hosts; router: flips under load; rss: the server's memory on a big push.
+ */
+const ALL = ['full', 'onefile', 'big', 'backtoback', 'fleet', 'router', 'rss'];
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -49,17 +58,19 @@ function parseArgs(argv: string[]): Args {
 interface Row {
   scenario: string;
   ours: string;
+  execs: string;
   alternative: string;
   ratio: string;
   target: string;
   met: string;
 }
 
-function ratioRow(scenario: string, ours: Summary | undefined, altName: string, alt: Summary | undefined, target?: number): Row {
+function ratioRow(scenario: string, ours: Summary | undefined, altName: string, alt: Summary | undefined, target?: number, execs?: readonly ExecCount[]): Row {
   const ratio = ours && alt ? ours.median / alt.median : Number.NaN;
   return {
     scenario,
     ours: fmtSummary(ours),
+    execs: fmtExecs(execs),
     alternative: `${altName}: ${fmtSummary(alt)}`,
     ratio: Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '—',
     target: target === undefined ? '' : `≤ ${target}×`,
@@ -68,7 +79,7 @@ function ratioRow(scenario: string, ours: Summary | undefined, altName: string, 
 }
 
 function printTable(rows: Row[]): string {
-  const header: Row = { scenario: 'scenario', ours: 'ours median (min–max)', alternative: 'alternative median (min–max)', ratio: 'ratio', target: 'target', met: 'met?' };
+  const header: Row = { scenario: 'scenario', ours: 'ours median (min–max)', execs: "SSH execs per deploy and host", alternative: 'alternative median (min–max)', ratio: 'ratio', target: 'target', met: 'met?' };
   const keys = Object.keys(header) as (keyof Row)[];
   const lines = [header, ...rows].map((r) => `| ${keys.map((k) => r[k].replaceAll('|', '\\|')).join(' | ')} |`);
   lines.splice(1, 0, `|${keys.map(() => '---').join('|')}|`);
@@ -78,16 +89,19 @@ function printTable(rows: Row[]): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => console.log(line);
+  const fleetHosts = [1, 2, 4, 8];
   const sizes = args.quick
-    ? { full: { files: 1000, size: 4096 }, small: { files: 1000, size: 4096 }, big: { files: 10_000, size: 1024 }, rss: { files: 50, size: 1 << 20 }, flips: 6 }
-    : { full: { files: 5000, size: 4096 }, small: { files: 5000, size: 4096 }, big: { files: 50_000, size: 1024 }, rss: { files: 500, size: 1 << 20 }, flips: 20 };
+    ? { full: { files: 1000, size: 4096 }, small: { files: 1000, size: 4096 }, big: { files: 10_000, size: 1024 }, fleet: { files: 1000, size: 4096 }, fleetHosts, rss: { files: 50, size: 1 << 20 }, flips: 6, spacingMs: 1000 }
+    : { full: { files: 5000, size: 4096 }, small: { files: 5000, size: 4096 }, big: { files: 50_000, size: 1024 }, fleet: { files: 5000, size: 4096 }, fleetHosts, rss: { files: 500, size: 1 << 20 }, flips: 20, spacingMs: 3000 };
   const t = new Teardown();
   let interrupted = false;
-  process.once('SIGINT', () => {
-    interrupted = true;
-    console.error('interrupted: cleaning up');
-    void t.run().then(() => process.exit(130));
-  });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`${signal}: cleaning up`);
+      void t.run().then(() => process.exit(code));
+    });
+  }
   if (args.waitIdle !== undefined) {
     const until = Date.now() + 15 * 60_000;
     while ((os.loadavg()[0] ?? 0) > args.waitIdle && Date.now() < until) {
@@ -104,6 +118,7 @@ async function main(): Promise<void> {
     full?: ScenarioResult;
     onefile?: ScenarioResult;
     big?: ScenarioResult;
+    fleet?: FleetResult;
     router?: RouterResult;
     rss?: RssResult;
   } = {};
@@ -111,7 +126,7 @@ async function main(): Promise<void> {
     log(`bluegreen bench${args.quick ? ' (quick)' : ''}: ${args.runs} runs per measurement, medians (min–max)`);
     const bench = await startBench(t);
     const server = await startServer(bench.hosts.dir, bench.hosts.env, t);
-    const ctx = { bench, server, runs: args.runs, log };
+    const ctx = { bench, server, runs: args.runs, spacingMs: sizes.spacingMs, log };
     if (args.only.has('full')) {
       log(`full deploy, ${sizes.full.files} × ${sizes.full.size} B…`);
       results.full = await fullDeploy(ctx, sizes.full);
@@ -120,11 +135,17 @@ async function main(): Promise<void> {
       log(`one-file change in ${sizes.small.files} files…`);
       results.onefile = await oneFileChange(ctx, sizes.small, 'small');
     }
-    if (args.only.has('big')) {
-      log(`one-file change in ${sizes.big.files} files…`);
-      results.big = await oneFileChange(ctx, sizes.big, 'big');
+    if (args.only.has('big') || args.only.has('backtoback')) {
+      const modes = { spaced: args.only.has('big'), backToBack: args.only.has('backtoback') };
+      log(`one-file change in ${sizes.big.files} files${modes.spaced ? ', spaced' : ''}${modes.backToBack ? ', back to back' : ''}…`);
+      results.big = await oneFileChange(ctx, sizes.big, 'big', modes);
     }
     await server.stop();
+    if (args.only.has('fleet')) {
+      log(`a colour of ${sizes.fleetHosts.join(', ')} hosts: full deploy and one-file push of ${sizes.fleet.files} files…`);
+      const fleetRuns = { fullRuns: Math.min(args.runs, 3), runs: args.runs };
+      results.fleet = await fleetScaling({ bench, t, ...fleetRuns, spacingMs: sizes.spacingMs, log }, sizes.fleet, sizes.fleetHosts);
+    }
     if (args.only.has('router')) {
       log(`local router: ${sizes.flips} flips under load…`);
       results.router = await routerUnderLoad({ flips: sizes.flips, concurrency: 8, maxRequests: 2_000_000, maxSeconds: 120 });
@@ -141,29 +162,50 @@ async function main(): Promise<void> {
   const fullLabel = `full deploy, ${sizes.full.files.toLocaleString('en')} × ${sizes.full.size / 1024} KiB`;
   if (results.full) {
     const f = results.full;
-    rows.push(ratioRow(fullLabel, f.ours?.summary, 'rsync -a --delete', f.rsync?.summary, 0.5));
-    rows.push(ratioRow(fullLabel, f.ours?.summary, 'git archive | ssh tar -x', f.archive?.summary));
-    rows.push(ratioRow(fullLabel, f.ours?.summary, 'classic push + checkout', f.classic?.summary));
-    rows.push(ratioRow(`${fullLabel}, pusher sets pack.window=0`, f.oursNoDelta?.summary, 'rsync -a --delete', f.rsync?.summary, 0.5));
+    rows.push(ratioRow(fullLabel, f.ours?.summary, 'rsync -a --delete', f.rsync?.summary, 0.5, f.ours?.execs));
+    rows.push(ratioRow(fullLabel, f.ours?.summary, 'git archive | ssh tar -x', f.archive?.summary, undefined, f.ours?.execs));
+    rows.push(ratioRow(fullLabel, f.ours?.summary, 'classic push + checkout', f.classic?.summary, undefined, f.ours?.execs));
+    rows.push(ratioRow(`${fullLabel}, pusher sets pack.window=0`, f.oursNoDelta?.summary, 'rsync -a --delete', f.rsync?.summary, 0.5, f.oursNoDelta?.execs));
   }
-  const smallLabel = `one-file change, ${sizes.small.files.toLocaleString('en')} files`;
+  const spaced = `spaced ≥ ${sizes.spacingMs / 1000} s`;
+  const smallLabel = `one-file push, ${sizes.small.files.toLocaleString('en')} files, ${spaced}`;
   if (results.onefile) {
     const o = results.onefile;
-    rows.push(ratioRow(smallLabel, o.ours?.summary, 'classic push + checkout', o.classic?.summary, 0.5));
-    rows.push(ratioRow(smallLabel, o.ours?.summary, 'rsync', o.rsync?.summary));
+    rows.push(ratioRow(smallLabel, o.ours?.summary, 'classic push + checkout', o.classic?.summary, 0.5, o.ours?.execs));
+    rows.push(ratioRow(smallLabel, o.ours?.summary, 'rsync', o.rsync?.summary, undefined, o.ours?.execs));
   }
-  const bigLabel = `one-file change, ${sizes.big.files.toLocaleString('en')} × ${sizes.big.size / 1024} KiB`;
-  if (results.big) {
+  const bigSite = `${sizes.big.files.toLocaleString('en')} × ${sizes.big.size / 1024} KiB`;
+  if (results.big?.ours) {
     const b = results.big;
-    rows.push(ratioRow(bigLabel, b.ours?.summary, `ours in ${sizes.small.files.toLocaleString('en')} files`, results.onefile?.ours?.summary, 1.3));
-    rows.push(ratioRow(bigLabel, b.ours?.summary, 'classic push + checkout', b.classic?.summary));
-    rows.push(ratioRow(bigLabel, b.ours?.summary, 'rsync', b.rsync?.summary));
+    const bigLabel = `one-file push, ${bigSite}, ${spaced}`;
+    rows.push(ratioRow(bigLabel, b.ours?.summary, 'classic push + checkout', b.classic?.summary, 1.0, b.ours?.execs));
+    rows.push(ratioRow(bigLabel, b.ours?.summary, `ours in ${sizes.small.files.toLocaleString('en')} files`, results.onefile?.ours?.summary, 1.3, b.ours?.execs));
+    rows.push(ratioRow(bigLabel, b.ours?.summary, 'rsync', b.rsync?.summary, undefined, b.ours?.execs));
+  }
+  if (results.big?.oursBackToBack) {
+    const b = results.big;
+    const label = `one-file push, ${bigSite}, back to back`;
+    rows.push(ratioRow(label, b.oursBackToBack?.summary, 'classic push + checkout, back to back', b.classicBackToBack?.summary, 1.0, b.oursBackToBack?.execs));
+    if (b.ours) rows.push(ratioRow(label, b.oursBackToBack?.summary, `ours, ${spaced}`, b.ours.summary, undefined, b.oursBackToBack?.execs));
+  }
+  if (results.fleet) {
+    const f = results.fleet;
+    const one = (n: number) => (n === 1 ? '1 host' : `${n} hosts`);
+    for (const n of f.sizes.filter((n) => n > 1)) {
+      const target = n === 8 ? 1.5 : undefined;
+      rows.push(ratioRow(`one-file push to ${one(n)}, ${sizes.fleet.files.toLocaleString('en')} files, ${spaced}`, f.onefile[n]?.summary, one(1), f.onefile[1]?.summary, target, f.onefile[n]?.execs));
+    }
+    for (const n of f.sizes.filter((n) => n > 1)) {
+      const target = n === 8 ? 3 : undefined;
+      rows.push(ratioRow(`full deploy to ${one(n)}, ${sizes.fleet.files.toLocaleString('en')} × ${sizes.fleet.size / 1024} KiB`, f.full[n]?.summary, one(1), f.full[1]?.summary, target, f.full[n]?.execs));
+    }
   }
   if (results.router) {
     const r = results.router;
     rows.push({
       scenario: `local router, ${r.flips} flips under load (${r.concurrency} clients)`,
       ours: `${r.requests} requests, ${r.failures} failed; switch ${fmtSummary(r.switchSeconds)}`,
+      execs: '',
       alternative: `first new-colour answer ${fmtSummary(r.firstNewResponseSeconds)}; ${r.staleAfterSwitch} stale after switch`,
       ratio: '',
       target: '0 failed',
@@ -176,6 +218,7 @@ async function main(): Promise<void> {
     rows.push({
       scenario: `peak RSS, deploying ${(r.treeBytes / 1048576).toFixed(0)} MiB (${r.files} files)`,
       ours: `server ${mib(r.serverHwmKiB)} (idle ${mib(r.serverHwmBeforeKiB)}); push ${fmtSeconds(r.pushSeconds)} s`,
+      execs: '',
       alternative: r.largestChild
         ? `largest child: ${r.largestChild.command} ${mib(r.largestChild.hwmKiB)} (of which heap ${mib(r.childrenAnon[r.largestChild.command] ?? 0)}; the rest is its mmap'd pack)`
         : '—',
@@ -185,7 +228,7 @@ async function main(): Promise<void> {
     });
   }
   if (results.full?.ssh) {
-    rows.push({ scenario: 'reference: ssh host true', ours: '', alternative: `OpenSSH round trip: ${fmtSummary(results.full.ssh.summary)}`, ratio: '', target: '', met: '' });
+    rows.push({ scenario: 'reference: ssh host true', ours: '', execs: '', alternative: `OpenSSH round trip: ${fmtSummary(results.full.ssh.summary)}`, ratio: '', target: '', met: '' });
   }
   const table = printTable(rows);
   console.log(`\n${table}\n`);

@@ -2,17 +2,20 @@
 import path from 'node:path';
 import { type Bench, type Server, cleanEnv } from './env.js';
 import { q, run, sh } from './proc.js';
+import type { ExecCount } from './host-sessions.js';
 import type { Site } from './site.js';
 
 export interface Timing {
   seconds: number;
   /** For our push: what the server reported (seconds), and its remote: lines. */
   remote?: { deploy?: number; send?: number; switch?: number; lines: string[] };
+  /** For our push: the SSH sessions each host of the colour ran for it (bench/host-sessions.ts). */
+  execs?: ExecCount[];
 }
 
-/** `git push http://bench:TOKEN@server/blue.git main` — our server. */
-export async function pushOurs(site: Site, server: Server, colour: 'blue' | 'green' = 'blue', extraEnv: Record<string, string> = {}): Promise<Timing> {
-  const result = await run('git', ['push', '-q', `${server.base}/${colour}.git`, 'main'], { cwd: site.dir, env: cleanEnv(extraEnv) });
+/** `git push http://bench:TOKEN@server/blue.git REV:main` — our server (REV: main, or a commit made ahead). */
+export async function pushOurs(site: Site, server: Server, colour: 'blue' | 'green' = 'blue', extraEnv: Record<string, string> = {}, rev = 'main'): Promise<Timing> {
+  const result = await run('git', ['push', '-q', `${server.base}/${colour}.git`, `${rev}:refs/heads/main`], { cwd: site.dir, env: cleanEnv(extraEnv) });
   const text = result.stdout + result.stderr;
   const lines = text.split('\n').filter((l) => l.startsWith('remote:')).map((l) => l.replace(/^remote:\s*/, '').trimEnd());
   const num = (re: RegExp) => {
@@ -63,9 +66,9 @@ export async function setupClassic(bench: Bench, label: string): Promise<Classic
   return { url: `${bench.blueUrl}${repo}`, workTree };
 }
 
-/** `git push ssh://host/path/site.git main`, whose post-receive checks the tree out. */
-export async function pushClassic(site: Site, bench: Bench, classic: Classic): Promise<Timing> {
-  const result = await run('git', ['push', '-q', classic.url, 'main'], { cwd: site.dir, env: cleanEnv({ GIT_SSH_COMMAND: bench.sshCommand }) });
+/** `git push ssh://host/path/site.git REV:main`, whose post-receive checks the tree out. */
+export async function pushClassic(site: Site, bench: Bench, classic: Classic, rev = 'main'): Promise<Timing> {
+  const result = await run('git', ['push', '-q', classic.url, `${rev}:refs/heads/main`], { cwd: site.dir, env: cleanEnv({ GIT_SSH_COMMAND: bench.sshCommand }) });
   return { seconds: result.seconds };
 }
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/package-root.js';
-import { type SshdHandle, ensureTestUser, startSshd } from './sshd.js';
+import { type SshdHandle, type StartSshdOptions, ensureTestUser, startSshd } from './sshd.js';
 
 // From test/helpers/ or, compiled for the benchmark, dist/test/helpers/.
 export const BIN = path.join(packageRoot(), 'dist/bin/bluegreen.js');
@@ -121,11 +121,14 @@ export interface TwoHosts {
   dir: string;
 }
 
-/** Two real sshd hosts on 127.0.0.2 and 127.0.0.3, logging in as the unprivileged `bluegreen-test`. */
-export async function startTwoHosts(t: Teardownable): Promise<TwoHosts> {
+/**
+ * Two real sshd hosts on 127.0.0.2 and 127.0.0.3, logging in as the unprivileged `bluegreen-test`.
+ * `sshd.logLevel` 'VERBOSE' makes each host log every session it starts and closes (the benchmark counts them).
+ */
+export async function startTwoHosts(t: Teardownable, sshd: Pick<StartSshdOptions, 'logLevel'> = {}): Promise<TwoHosts> {
   const user = ensureTestUser();
-  const blue = await startSshd({ address: '127.0.0.2', user: user.name }, t);
-  const green = await startSshd({ address: '127.0.0.3', user: user.name }, t);
+  const blue = await startSshd({ address: '127.0.0.2', user: user.name, ...sshd }, t);
+  const green = await startSshd({ address: '127.0.0.3', user: user.name, ...sshd }, t);
   appendFileSync(green.authorizedKeysPath, `${blue.clientPublicKey}\n`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-e2e-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
