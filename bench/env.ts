@@ -4,7 +4,7 @@
  * and the OpenSSH client command lines the alternatives (rsync, git archive | ssh tar, classic push) use.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, chownSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, type TwoHosts, cleanEnv, startTwoHosts } from '../test/helpers/bluegreen.js';
 import { type SshdHandle, ensureTestUser, startSshd } from '../test/helpers/sshd.js';
@@ -152,6 +152,8 @@ export async function startServer(cwd: string, env: Record<string, string>, t: T
     stop,
     async resetRepo(colour = 'blue') {
       const repo = path.join(dataDir, 'repos', `${colour}.git`);
+      // A server that has not made its repositories yet has nothing to reset.
+      if (!existsSync(repo)) return;
       // Behind the server's back: its reference-transaction hook refuses updates that did not come through it.
       await run('git', ['--git-dir', repo, '-c', 'core.hooksPath=/dev/null', 'update-ref', '-d', 'refs/heads/main'], { env: cleanEnv() });
       const objects = path.join(repo, 'objects');
