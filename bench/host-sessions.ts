@@ -1,12 +1,15 @@
 /**
- * SSH execs counted where they run: each bench host's sshd logs (LogLevel VERBOSE) "Starting session: …" and
- * "Close session: …" for every exec, shell or subsystem a client opens, and "Accepted publickey …" for every
- * connection. Counting those lines measures what really ran on the hosts, whatever the deploy engine's code
- * looks like; the bench makes sure nothing else talks to the counted hosts inside a counted window.
+ * SSH execs counted where they run: each bench host's sshd logs (LogLevel VERBOSE) "Starting session: …" for
+ * every exec, shell or subsystem a client opens, and "Accepted publickey …" for every connection. Counting
+ * those lines measures what really ran on the hosts, whatever the deploy engine's code looks like; the bench
+ * makes sure nothing else talks to the counted hosts inside a counted window. (sshd's "Close session" line is
+ * often lost, when the session's process ends before the monitor writes it: work still running on a host is
+ * seen as a process under its sshd instead.)
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SshdHandle } from '../test/helpers/sshd.js';
+import { safeRead } from './proc.js';
 
 /** One deploy on one host. */
 export interface ExecCount {
@@ -22,7 +25,6 @@ export interface ExecCount {
 export type LogMark = readonly number[];
 
 const STARTED = /Starting session: /g;
-const CLOSED = /Close session: /g;
 const ACCEPTED = /Accepted \S+ for /g;
 
 const count = (text: string, re: RegExp) => text.match(re)?.length ?? 0;
@@ -48,26 +50,22 @@ export class HostSessions {
     return { sessions: slices.map((s) => count(s, STARTED)), connections: slices.map((s) => count(s, ACCEPTED)) };
   }
 
-  /** Sessions open now on all hosts (started and not yet closed). */
-  open(): number {
-    return this.hosts.reduce((sum, host) => {
-      const log = host.log();
-      return sum + count(log, STARTED) - count(log, CLOSED);
-    }, 0);
+  /** Whether a command runs on some host now: a process under its sshd other than sshd's own. */
+  busy(): boolean {
+    return this.hosts.some((host) => host.connectionPids().some((pid) => (safeRead(`/proc/${pid}/comm`) ?? 'sshd').trim() !== 'sshd'));
   }
 
   /**
-   * Resolves once no session is open on any host and no host has logged anything for `quietMs`: the work the
-   * server does after answering a push is over. A session whose close is never logged (a connection cut
-   * off) cannot hold this up for more than `stuckMs` of silence.
+   * Resolves once no command runs on any host and no host has logged anything for `quietMs`: the work the
+   * server does after answering a push is over.
    */
-  async quiet(quietMs = 400, stuckMs = 20_000, timeoutMs = 600_000): Promise<void> {
+  async quiet(quietMs = 400, timeoutMs = 600_000): Promise<void> {
     const started = Date.now();
     let last = this.mark().join(',');
     if (last === this.#quietAt) return; // nothing has happened on the hosts since they were last found quiet
     let since = Date.now();
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await new Promise((resolve) => setTimeout(resolve, 50));
       const now = this.mark().join(',');
       if (now !== last) {
         last = now;
@@ -75,7 +73,7 @@ export class HostSessions {
         continue;
       }
       const silent = Date.now() - since;
-      if (silent >= quietMs && (this.open() <= 0 || silent >= stuckMs)) {
+      if (silent >= quietMs && !this.busy()) {
         this.#quietAt = now;
         return;
       }
