@@ -92,7 +92,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
         hint: `fetch ${colour} and push again (or push -f to replace it)`,
       });
     }
-    await refuseEscapingSymlinks(reader, revision);
+    await refuseEscapingSymlinks(reader, revision, mainNow === ZERO_SHA ? undefined : mainNow);
 
     const targets = await deps.targets(colour);
     for (const target of targets) usedTargets.add(target);

@@ -81,12 +81,15 @@ export interface PushFlow {
 export function createPushHandler(engine: DeployEngine, options: { log: (line: string) => void; watchMs?: number }): PushFlow {
   const pending = new Map<number, PendingPush>();
 
-  /** Ends a push's deploy as main says, once: it stood if the hosts switched and main moved to it. */
-  function settleByMain(pid: number, repoDir: string): Promise<void> {
+  /**
+   * Ends a push's deploy as main says, once: it stood if the hosts switched and main moved to it. `main` is
+   * what git's transaction hook reported; without it (git-receive-pack gone) main is read from the repository.
+   */
+  function settleByMain(pid: number, repoDir: string, main?: string): Promise<void> {
     const push = pending.get(pid);
     if (!push) return Promise.resolve();
     push.settling ??= (async () => {
-      const main = await new RevisionReader(repoDir).resolve(DEPLOY_REF);
+      main ??= await new RevisionReader(repoDir).resolve(DEPLOY_REF);
       const stood = push.deploy.committed && main === push.update.newrev;
       await push.deploy.settle(stood ? { stood: true } : { stood: false, reason: GIT_REFUSED });
       if (!stood) options.log(`push to ${push.deploy.colour}: ${GIT_REFUSED}; ${push.deploy.committed ? 'the hosts were switched back' : 'nothing was switched'}`);
@@ -134,7 +137,12 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
     const push = pending.get(pid);
     if (call.hook === 'reference-transaction') {
       if (!mainUpdate) return;
-      if (call.state !== 'prepared') return settleByMain(pid, request.repoDir);
+      if (call.state !== 'prepared') {
+        // git waits for this hook but ignores its answer: settle beside it, post-receive waits for the outcome.
+        const main = call.state === 'committed' ? mainUpdate.newrev : mainUpdate.oldrev;
+        settleByMain(pid, request.repoDir, main).catch((error: Error) => options.log(`push to ${request.colour}: ${error.message}`));
+        return;
+      }
       if (!push || push.update.newrev !== mainUpdate.newrev) {
         throw new UserError(`refused: no deploy was prepared for this update of main on ${request.colour}`);
       }
