@@ -19,7 +19,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
       writeOut: (text) => output.out(text.trimEnd()),
       writeErr: (text) => output.err(text.trimEnd()),
     });
-  registerCommands(program, output);
+  await registerCommands(program, output, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
