@@ -11,6 +11,7 @@ import { WorkRepo } from '../helpers/git-repo.js';
 import { push } from '../helpers/push-setup.js';
 import { ensureTestUser, startSshd } from '../helpers/sshd.js';
 import { type FakeDroplet, loadBalancer, startFakeDigitalOcean } from '../fakes/digitalocean-api.js';
+import { DIGITALOCEAN_LB_ENV } from '../helpers/found-hosts-env.js';
 
 requireBuild();
 
@@ -48,12 +49,9 @@ t.test('a push to a colour found by tag: every droplet is a host; one tagged lat
     BLUEGREEN_LISTEN: '127.0.0.1:0',
     BLUEGREEN_SSH_KEY: first.clientKeyPath,
     BLUEGREEN_KNOWN_HOSTS: knownHosts,
-    BLUEGREEN_PROVIDER: 'digitalocean-lb',
+    ...DIGITALOCEAN_LB_ENV,
     DIGITALOCEAN_TOKEN: TOKEN,
     DIGITALOCEAN_API_URL: api.url,
-    DIGITALOCEAN_LOAD_BALANCER: 'web-lb',
-    BLUE_TAG: 'web-blue',
-    GREEN_TAG: 'web-green',
     BLUEGREEN_HOST_TEMPLATE: `ssh://${user.name}@{ip}:${first.port}${encodeURI(appRoot)}/{ip}`,
   };
   const added = await runCli(dir, ['user', 'add', 'alice'], env);

@@ -4,6 +4,7 @@ import { resolveHosts, createHostResolver } from '../../src/deploy/resolve-hosts
 import { startFakeAzure } from '../fakes/azure-api.js';
 import { type FakeDroplet, startFakeDigitalOcean } from '../fakes/digitalocean-api.js';
 import { rejectsWithUserError } from '../helpers/user-error.js';
+import { DIGITALOCEAN_LB_ENV } from '../helpers/found-hosts-env.js';
 
 const TOKEN = 'dop_v1_5ecret5ecret5ecret5ecret5e';
 const SECRET = 'azure-5ecret-5ecret';
@@ -19,12 +20,9 @@ async function digitalOcean(t: Test, droplets: FakeDroplet[], env: Env = {}) {
   const api = await startFakeDigitalOcean({ token: TOKEN, droplets, reservedIps: {}, maxPerPage: 2 });
   t.teardown(() => api.close());
   const config = configOf({
-    BLUEGREEN_PROVIDER: 'digitalocean-lb',
+    ...DIGITALOCEAN_LB_ENV,
     DIGITALOCEAN_TOKEN: TOKEN,
     DIGITALOCEAN_API_URL: api.url,
-    DIGITALOCEAN_LOAD_BALANCER: 'web-lb',
-    BLUE_TAG: 'web-blue',
-    GREEN_TAG: 'web-green',
     ...env,
   });
   return { api, config };

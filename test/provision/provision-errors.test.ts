@@ -17,6 +17,7 @@ import { freePortOn, startDebianRoot, type DebianRoot } from '../helpers/debian-
 import { canConnect, sleep } from '../helpers/sshd.js';
 import { fingerprint, knownHostsLine } from '../../src/adapters/ssh/known-hosts.js';
 import { startFakeDigitalOcean } from '../fakes/digitalocean-api.js';
+import { DIGITALOCEAN_LB_ENV } from '../helpers/found-hosts-env.js';
 
 const ADDRESS = '127.0.0.14';
 /** A second sshd in the same machine, with its own host key: a second host for runs that meet several. */
@@ -321,12 +322,9 @@ async function foundByTag(t: Test, droplets: Parameters<typeof startFakeDigitalO
   const { BLUE_HOST: _blue, GREEN_HOST: _green, ...env } = baseEnv;
   return {
     ...env,
-    BLUEGREEN_PROVIDER: 'digitalocean-lb',
+    ...DIGITALOCEAN_LB_ENV,
     DIGITALOCEAN_TOKEN: TOKEN,
     DIGITALOCEAN_API_URL: api.url,
-    DIGITALOCEAN_LOAD_BALANCER: 'web-lb',
-    BLUE_TAG: 'web-blue',
-    GREEN_TAG: 'web-green',
     BLUEGREEN_HOST_TEMPLATE: template,
   };
 }

@@ -146,8 +146,9 @@ export class PosixReleasesTarget implements DeployTarget {
         session.end();
         target.previous = session.finished
           .then((result) => {
-            if (result.code !== 0 || !session.linesAfter(SESSION.state).length) throw remoteFailure('tidying up', target.where(), target.appRoot, result);
-            target.known = parseInspect(session.linesAfter(SESSION.state).join('\n'));
+            const state = session.linesAfter(SESSION.state);
+            if (result.code !== 0 || state.length === 0) throw remoteFailure('tidying up', target.where(), target.appRoot, result);
+            target.known = parseInspect(state.join('\n'));
           })
           .catch((error: unknown) => log(`after the deploy to ${target.where()}: ${(error as Error).message}`));
       },

@@ -30,7 +30,7 @@ export interface PreparedRelease {
   readonly base: string | undefined;
   readonly counts: { added: number; changed: number; removed: number };
   readonly bytesSent: number;
-  /** Milliseconds per phase (inspect, diff, send, switch, …), for the benchmark. */
+  /** Milliseconds per phase (diff, send, switch), for the benchmark. */
   readonly phases: Record<string, number>;
   /** Switches to the release. */
   commit(): Promise<void>;
