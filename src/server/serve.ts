@@ -172,6 +172,7 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
     const activity = createActivity();
     const flips = createFlipRunner({ config: () => config, provider: () => provider, activity });
     const web = createWebDoor({
+      // A users file that cannot be used is reported by the git door's reader; the last good users stay in force here too.
       users: createUsersReader(config.dataDir, () => {}),
       status: () => readStatus(config, provider),
       history: () => readHistory(config.dataDir),
@@ -247,8 +248,8 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   }
 }
 
-/** In the embedded default a first user is created, so the newcomer can push at once. */
+/** In the embedded default a first user is created, an operator, so the newcomer can push and flip (also from the page) at once. */
 export async function ensureFirstUser(config: Config): Promise<{ name: string; token: string } | undefined> {
   if (listUsers(config.dataDir).length > 0) return undefined;
-  return { name: 'admin', token: await addUser(config.dataDir, 'admin') };
+  return { name: 'admin', token: await addUser(config.dataDir, 'admin', { role: 'operator' }) };
 }
