@@ -192,7 +192,7 @@ function App() {
   const lastFlip = history.find((r) => r.type === 'flip' && r.outcome === 'flipped');
   return html`<header>
       <h1>bluegreen</h1>
-      <span class=${`connection ${connection}`} title="updates">${connection === 'live' ? '● live updates' : connection === 'paused' ? 'updates paused' : connection}</span>
+      <span class=${`connection is-${connection}`} title="updates">${connection === 'live' ? '● live updates' : connection === 'paused' ? 'updates paused' : connection}</span>
       ${session && html`<span class="who">${session.user} <span class="muted">(${session.role})</span></span>
         <form method="post" action="/logout"><button type="submit" class="link">Sign out</button></form>`}
     </header>

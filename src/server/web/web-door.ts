@@ -66,7 +66,8 @@ export interface WebDoor {
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: with it, browsers send `Origin: null` on the page's own form posts.
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 };
 
