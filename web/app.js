@@ -47,7 +47,7 @@ function ColourCard({ c, live, deployedBy, mayFlip, onFlip }) {
       ${c.lock ? html`<dt>Lock</dt><dd class="lock">🔒 ${c.lock.purpose} by ${c.lock.holder} since ${when(c.lock.since)}</dd>` : ''}
     </dl>
     ${c.hosts.length > 0 &&
-    html`<table class="hosts"><caption>${c.hosts.length === 1 ? 'Host' : `${c.hosts.length} hosts`}</caption>
+    html`<table class="hosts"><caption>${c.hosts.length === 1 ? 'Its host' : `Its ${c.hosts.length} hosts`}</caption>
       <thead><tr><th scope="col">Host</th><th scope="col">Serves</th><th scope="col">Health</th></tr></thead>
       <tbody>${c.hosts.map((host) => html`<tr key=${host.url}><td>${host.host}</td><td><${Revision} sha=${host.serving} />${c.deployed && host.serving && host.serving !== c.deployed.revision ? html` <strong class="bad">(not the deployed one)</strong>` : ''}</td><td class=${host.healthy ? 'ok' : 'bad'}>${host.healthy ? '✓' : '✗'} ${host.health}</td></tr>`)}</tbody>
     </table>`}
@@ -212,4 +212,6 @@ function App() {
     ${ask && html`<${Confirm} ask=${ask} live=${status?.live} onClose=${() => setAsk(undefined)} />`}`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);
