@@ -167,7 +167,12 @@ function App() {
     const open = () => {
       source = new EventSource('/api/events');
       source.onopen = () => setConnection('live');
-      source.onerror = () => setConnection(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+      source.onerror = () => {
+        if (source?.readyState !== EventSource.CLOSED) return setConnection('reconnecting');
+        // Refused (a restarted server forgot the session): reading the status again says why, or signs in.
+        setConnection('closed');
+        refresh();
+      };
       for (const type of ['start', 'progress', 'done', 'changed']) source.addEventListener(type, (message) => onEvent(JSON.parse(message.data)));
       source.addEventListener('signed-out', () => window.location.assign('/login'));
     };
