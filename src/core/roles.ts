@@ -20,3 +20,12 @@ export function mayPush(role: Role): boolean {
 export function pushRefusal(name: string, role: Role): string {
   return `${name} is a ${role}: pushing needs the deployer role (or operator); an administrator can run \`bluegreen user role ${name} deployer\``;
 }
+
+export function mayFlip(role: Role): boolean {
+  return role === 'operator';
+}
+
+/** Why `name` may not flip or roll back (the status page's API answers it with 403). */
+export function flipRefusal(name: string, role: Role): string {
+  return `${name} is a ${role}: flipping and rolling back need the operator role; an administrator can run \`bluegreen user role ${name} operator\``;
+}

@@ -23,16 +23,20 @@ import { createUsersReader, USER_NAME_PATTERN, verifyUser } from '../adapters/st
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { mayPush, pushRefusal } from '../core/roles.js';
+import { basicCredentials } from './basic-auth.js';
 import { startEngineSocket } from './engine-socket.js';
 import type { PushHandler } from '../deploy/push-handler.js';
 import { createGitChildren } from './git-children.js';
 import { loggable } from './log-text.js';
+import type { WebDoor } from './web/web-door.js';
 import { waitUntil } from '../adapters/http/sleep.js';
 
 export interface GitServerOptions {
   config: Config;
   handler: PushHandler;
   log: (line: string) => void;
+  /** The status page and its API, answering their own paths on the same address. */
+  web?: WebDoor;
 }
 
 export interface CloseOptions {
@@ -132,16 +136,6 @@ function loadTls(files: { cert: string; key: string }): { cert: Buffer; key: Buf
   return { cert, key };
 }
 
-/** The user name from a valid `Authorization: Basic` header, or why not. */
-function credentials(header: string | undefined): { name: string; token: string } | undefined {
-  const match = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header ?? '');
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { name: decoded.slice(0, colon), token: decoded.slice(colon + 1) };
-}
-
 const UNROUTED_REASON = 'bluegreen accepts only branches and tags';
 
 function pktLine(data: Buffer | string): Buffer {
@@ -191,7 +185,7 @@ function refuseUnroutedPush(req: http.IncomingMessage, res: http.ServerResponse,
  * Starts the git endpoint on `config.listen` (HTTPS when `config.tls` is set), creating the two bare
  * repositories and their hooks if needed, and the engine socket the hooks talk to.
  */
-export async function startGitServer({ config, handler, log }: GitServerOptions): Promise<GitServer> {
+export async function startGitServer({ config, handler, log, web }: GitServerOptions): Promise<GitServer> {
   patchDuplexErrors();
   const reposRoot = reposDir(config.dataDir);
   ensureRepos(config.dataDir);
@@ -267,6 +261,11 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
   const active = new Set<http.ServerResponse>();
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // The page's paths (never a repository's) go to the page, which authenticates in its own way.
+    if (web?.handles((req.url ?? '').split('?')[0] ?? '')) {
+      web.handle(req, res);
+      return;
+    }
     active.add(res);
     res.once('close', () => active.delete(res));
     orphanErrorLogs.set(req, log);
@@ -278,7 +277,7 @@ export async function startGitServer({ config, handler, log }: GitServerOptions)
       res.end(body);
     };
 
-    const given = credentials(req.headers.authorization);
+    const given = basicCredentials(req.headers.authorization);
     if (!given) {
       deny(401, 'authentication required: use http[s]://NAME:TOKEN@host/blue.git (see `bluegreen user add`)\n', {
         'www-authenticate': 'Basic realm="bluegreen"',

@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { createProvider } from '../adapters/providers/index.js';
 import { startLocalRouter } from '../adapters/providers/local/router.js';
 import type { Provider } from '../adapters/providers/provider.js';
-import { addUser, listUsers } from '../adapters/state/users.js';
+import { readHistory } from '../adapters/state/history.js';
+import { addUser, createUsersReader, listUsers } from '../adapters/state/users.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import { type Config, type HostTarget, hostKey } from '../core/config.js';
 import { removePushLeftovers, repoPath } from '../adapters/git/repos.js';
@@ -12,13 +13,21 @@ import { createPushHandler } from '../deploy/push-handler.js';
 import { createTarget } from '../deploy/create-targets.js';
 import { createHostResolver } from '../deploy/resolve-hosts.js';
 import type { DeployTarget } from '../deploy/targets/target.js';
+import { createFlipRunner } from '../flip/flip-runner.js';
+import { createActivity } from '../status/activity.js';
+import { readStatus } from '../status/read-status.js';
 import { watchLiveConfig } from './config-reload.js';
+import { publishingPushes } from './publishing-pushes.js';
+import { loadPageAssets } from './web/assets.js';
+import { createWebDoor } from './web/web-door.js';
 import { type CloseOptions, startGitServer } from './git-server.js';
 import { startGitSshServer } from './git-ssh-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
 
 export interface RunningServer {
   gitUrl: string;
+  /** The status page, on the git server's address. */
+  pageUrl: string;
   /** Git over SSH (unless BLUEGREEN_SSH_LISTEN is off): `ssh://git@host:port` and the host key's fingerprint. */
   ssh: { url: string; fingerprint: string } | undefined;
   hostUrls: Partial<Record<Colour, string>>;
@@ -160,7 +169,21 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
       log: options.log,
     });
     const pushes = createPushHandler(engine, { log: options.log });
-    const git = await startGitServer({ config, handler: pushes.handle, log: options.log });
+    const activity = createActivity();
+    const flips = createFlipRunner({ config: () => config, provider: () => provider, activity });
+    const web = createWebDoor({
+      // A users file that cannot be used is reported by the git door's reader; the last good users stay in force here too.
+      users: createUsersReader(config.dataDir, () => {}),
+      status: () => readStatus(config, provider),
+      history: () => readHistory(config.dataDir),
+      flips,
+      activity,
+      assets: loadPageAssets(),
+      secure: config.tls !== undefined,
+      log: options.log,
+    });
+    const handler = publishingPushes(pushes.handle, activity);
+    const git = await startGitServer({ config, handler, log: options.log, web });
     started.push(() => git.close());
     const ssh = config.sshListen
       ? await startGitSshServer({ config, listen: config.sshListen, log: options.log, trackPusher: git.trackPusher })
@@ -184,6 +207,7 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
 
     return {
       gitUrl: git.url,
+      pageUrl: `${git.url}/`,
       ssh: ssh && { url: ssh.url, fingerprint: ssh.fingerprint },
       hostUrls,
       routerUrl: router?.url,
@@ -191,6 +215,7 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
         const { graceMs, hurry } = closeOptions;
         const deadline = Date.now() + (graceMs ?? 0);
         await watcher.close();
+        web.close();
         // Both doors stop taking requests at once; the engine socket (closed with the HTTP door) serves both.
         await git.close(closeOptions, ssh?.close(closeOptions));
         // git's processes are gone: a push still between its hooks is put back (or recorded) as main says.
@@ -209,6 +234,8 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
           clearTimeout(timer);
         }
         await reconciled;
+        // A flip from the status page is moving traffic: it ends (or flips back) before the provider closes.
+        await flips.idle();
         await router?.close();
         await Promise.all(staticHosts.map((h) => h.close()));
         await provider.close();
@@ -221,8 +248,8 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
   }
 }
 
-/** In the embedded default a first user is created, so the newcomer can push at once. */
+/** In the embedded default a first user is created, an operator, so the newcomer can push and flip (also from the page) at once. */
 export async function ensureFirstUser(config: Config): Promise<{ name: string; token: string } | undefined> {
   if (listUsers(config.dataDir).length > 0) return undefined;
-  return { name: 'admin', token: await addUser(config.dataDir, 'admin') };
+  return { name: 'admin', token: await addUser(config.dataDir, 'admin', { role: 'operator' }) };
 }

@@ -21,7 +21,8 @@ export interface ColourStatus {
   colour: Colour;
   /** The first host's address (the colour-level fields summarise its hosts). */
   url: string;
-  deployed: { revision: string; at: string } | null;
+  /** The last deploy (or activation) on record: the revision, when, its release id and who deployed it. */
+  deployed: { revision: string; at: string; release: string; by: string } | null;
   /** What every host serves, when they agree; null otherwise. */
   serving: string | null;
   healthy: boolean;
@@ -81,7 +82,7 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
       return {
         colour,
         url: hosts[0]?.url ?? '',
-        deployed: deployed ? { revision: deployed.revision, at: deployed.at } : null,
+        deployed: deployed ? { revision: deployed.revision, at: deployed.at, release: deployed.release, by: deployed.by } : null,
         serving: served.size === 1 ? (hosts[0]?.serving ?? null) : null,
         healthy: unhealthy.length === 0 && !found.problem,
         health: found.problem ?? (hosts.length === 1 ? (hosts[0]?.health ?? '') : unhealthy.length === 0 ? `all ${hosts.length} hosts healthy` : unhealthy.map((h) => `${h.host}: ${h.health}`).join('; ')),

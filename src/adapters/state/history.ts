@@ -82,7 +82,7 @@ export async function readHistory(dataDir: string): Promise<HistoryRecord[]> {
 }
 
 /** The revision a colour serves according to the last successful deploy or activation. */
-export function deployedRevision(history: readonly HistoryRecord[], colour: Colour): { revision: string; at: string; release: string } | undefined {
+export function deployedRevision(history: readonly HistoryRecord[], colour: Colour): { revision: string; at: string; release: string; by: string } | undefined {
   for (const record of history) {
     if (record.type === 'deploy' && record.colour === colour && record.outcome === 'deployed') return record;
     if (record.type === 'activate' && record.colour === colour && record.revision) return { ...record, revision: record.revision };

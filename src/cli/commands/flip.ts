@@ -2,10 +2,9 @@ import os from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { createProvider } from '../../adapters/providers/index.js';
-import { readHistory } from '../../adapters/state/history.js';
 import type { Colour } from '../../core/colour.js';
 import type { Config } from '../../core/config.js';
-import { rollbackTarget } from '../../core/flip-plan.js';
+import { readRollbackTarget } from '../../flip/rollback-target.js';
 import { runFlip } from '../../flip/run-flip.js';
 import { parseColour } from '../arguments.js';
 import { loadConfig } from '../load-config.js';
@@ -68,8 +67,7 @@ export function registerFlip(program: Command, output: Output): void {
     .option('--yes', 'do not ask for confirmation')
     .action(async (options: FlipCliOptions) => {
       const config = loadConfig();
-      const lastFlip = (await readHistory(config.dataDir)).find((r) => r.type === 'flip' && r.outcome === 'flipped');
-      const target = rollbackTarget(lastFlip?.type === 'flip' ? lastFlip : undefined);
+      const target = await readRollbackTarget(config.dataDir);
       output.err(`rolling back to ${target}`);
       await flipTo(config, target, options, output);
     });

@@ -71,6 +71,7 @@ function printWelcome(output: Output, server: RunningServer, embedded: boolean, 
   const remote = (colour: string) => `${base.protocol}//${credentials}@${base.host}/${colour}.git`;
   output.out(`bluegreen git server on ${server.gitUrl}${embedded ? ' (embedded default: two local hosts, local router)' : ''}`);
   if (server.ssh) output.out(`git over SSH on ${server.ssh.url} (host key ${server.ssh.fingerprint})`);
+  output.out(`status page: ${server.pageUrl} (sign in with a user name and token)`);
   if (firstUser) output.out(`created user ${firstUser.name}; token (shown only now): ${firstUser.token}`);
   else output.out('push as a user from `bluegreen user add NAME` (it prints the token)');
   output.out('add the remotes in your project:');
