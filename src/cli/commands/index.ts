@@ -8,6 +8,7 @@ import { registerProvision } from './provision.js';
 import { registerReleases } from './releases.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
+import { registerSync } from './sync.js';
 import { registerUser } from './user.js';
 
 export function registerCommands(program: Command, output: Output): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command, output: Output): void {
   registerFlip(program, output);
   registerStatus(program, output);
   registerProvision(program, output);
+  registerSync(program, output);
 }
