@@ -57,9 +57,39 @@ export async function flipFacts(config: Config, provider: Provider, target: Colo
  * fails, traffic goes back where it was (verified too) and the flip fails saying so.
  */
 export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
+  const { config, target } = options;
+  const event = options.event ?? 'flip';
+  const notify = (notice: Omit<Notice, 'by'>) => options.notify?.({ ...notice, by: options.by });
+  // Every flip that was meant to happen ends in a notice: a success, or a failure (unless a flip back said more).
+  let told = false;
+  let revision = null as string | null;
+  const tell = (notice: Omit<Notice, 'by'>) => {
+    told = true;
+    notify(notice);
+  };
+  try {
+    const outcome = await planAndFlip(options, tell, {
+      planned: (planned) => (revision = planned),
+      // A person said no: nobody's flip failed, nothing to tell.
+      cancelled: () => (told = true),
+    });
+    if (outcome === 'flipped') tell({ event, ok: true, colour: target, revision, message: `${target} is live (${revision?.slice(0, 12)}), verified through ${config.publicUrl}` });
+    return outcome;
+  } catch (error) {
+    if (!told) notify({ event, ok: false, colour: target, revision, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+}
+
+async function planAndFlip(
+  options: FlipOptions,
+  tell: (notice: Omit<Notice, 'by'>) => void,
+  on: { planned: (revision: string | null) => void; cancelled: () => void },
+): Promise<FlipOutcome> {
   const { config, provider, target, say } = options;
   const facts = await flipFacts(config, provider, target);
   const plan = planFlip(facts);
+  on.planned(plan.revision || null);
   const lines = describeFlipPlan(plan);
   if (options.dryRun) {
     for (const line of lines) say(line);
@@ -67,24 +97,10 @@ export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
     return 'dry-run';
   }
   if (options.confirm && !(await options.confirm(lines))) {
+    on.cancelled();
     throw new UserError(`flip cancelled; production unchanged (${plan.from ?? 'no colour'} is live)`);
   }
-
-  const event = options.event ?? 'flip';
-  const notify = (notice: Omit<Notice, 'by'>) => options.notify?.({ ...notice, by: options.by });
-  let told = false;
-  const tell = (notice: Omit<Notice, 'by'>) => {
-    told = true;
-    notify(notice);
-  };
-  try {
-    const outcome = await flipLocked(options, plan, facts.deployed, tell);
-    if (outcome === 'flipped') tell({ event, ok: true, colour: target, revision: plan.revision, message: `${target} is live (${plan.revision.slice(0, 12)}), verified through ${config.publicUrl}` });
-    return outcome;
-  } catch (error) {
-    if (!told) notify({ event, ok: false, colour: target, revision: plan.revision || null, message: error instanceof Error ? error.message : String(error) });
-    throw error;
-  }
+  return flipLocked(options, plan, facts.deployed, tell);
 }
 
 /** Under both colours' locks: verify, move, verify, record; on a failed public check, the flip back. */
