@@ -5,7 +5,7 @@ export const DEPLOY_REF = 'refs/heads/main';
 export const ZERO_SHA = '0'.repeat(40);
 
 /** `git push -o VALUE` values bluegreen understands. */
-export const PUSH_OPTIONS = ['force-live'] as const;
+export const PUSH_OPTIONS = ['force-live', 'flip', 'no-flip'] as const;
 export type PushOption = (typeof PUSH_OPTIONS)[number];
 
 export interface RefUpdateLike {
@@ -45,6 +45,11 @@ export function decideRefUpdates(
       hint: `bluegreen understands ${PUSH_OPTIONS.map((o) => `-o ${o}`).join(', ')}`,
     });
   }
+  if (pushOptions.includes('flip') && pushOptions.includes('no-flip')) {
+    throw new UserError('refused: -o flip and -o no-flip contradict each other; nothing was deployed', {
+      hint: 'give one of them: -o flip flips to the colour once its deploy succeeded, -o no-flip deploys without flipping',
+    });
+  }
   let deploy: RefUpdateLike | undefined;
   const stored: string[] = [];
   for (const update of updates) {
@@ -78,4 +83,15 @@ export function decideRefUpdates(
     deploy = update;
   }
   return { deploy, stored, options: pushOptions.filter(isPushOption) };
+}
+
+/**
+ * Whether a push flips to its colour once its deploy stood: `flip` when asked for (`-o flip`); `auto` when the
+ * lifecycle makes it the default (`BLUEGREEN_AUTO_FLIP=true`) and `-o no-flip` does not opt out, which flips only
+ * a colour that was idle (a force-live deploy to the live colour has nothing to flip).
+ */
+export function decidePushFlip(options: readonly PushOption[], autoFlip: boolean): 'flip' | 'auto' | undefined {
+  if (options.includes('flip')) return 'flip';
+  if (autoFlip && !options.includes('no-flip')) return 'auto';
+  return undefined;
 }

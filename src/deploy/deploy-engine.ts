@@ -39,6 +39,8 @@ export interface DeployRequest {
   expectedMain?: string;
   /** Aborted when the deploy can no longer stand (the pusher hung up): nothing is then switched. */
   signal?: AbortSignal;
+  /** How the deploy came about, in history, when not by a push or `bluegreen deploy`: `sync`. */
+  note?: string;
 }
 
 export interface DeployEngine {
@@ -114,6 +116,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       revision,
       release,
       by: request.by,
+      note: request.note,
       dataDir: config.dataDir,
       parallel: config.parallel,
       pairs,
@@ -174,6 +177,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       outcome: 'failed',
       error: messageOf(error),
       durationMs: Date.now() - started,
+      ...(request.note === undefined ? {} : { note: request.note }),
     });
   }
 

@@ -4,6 +4,7 @@ import { updateMain } from '../adapters/git/update-main.js';
 import { type Colour, otherColour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import type { Notice } from '../core/notification.js';
 import { DEPLOY_REF, ZERO_SHA } from '../core/ref-policy.js';
 import { createTargets } from './create-targets.js';
 import { createDeployEngine } from './deploy-engine.js';
@@ -21,6 +22,10 @@ export interface DeployRevisionOptions {
   liveColour: () => Promise<Colour | undefined>;
   /** Progress, line by line as it happens. */
   say: (line: string) => void;
+  /** Told the outcome (a `deploy` notice, or `sync` when `note` is sync). */
+  notify?: (notice: Notice) => void;
+  /** Why, in history: `sync` for `bluegreen sync`. */
+  note?: 'sync';
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -43,6 +48,21 @@ function unknownRevision(colour: Colour, name: string): UserError {
  * line: `deployed abc123def456 to blue (2 hosts) in 1.3 s`.
  */
 export async function deployRevision(options: DeployRevisionOptions): Promise<string> {
+  const event = options.note ?? 'deploy';
+  const tell = (ok: boolean, revision: string | null, message: string) =>
+    options.notify?.({ event, ok, colour: options.colour, revision, by: options.by, message });
+  let revision: string | undefined;
+  try {
+    const summary = await deployNamed(options, (resolved) => (revision = resolved));
+    tell(true, revision ?? null, summary);
+    return summary;
+  } catch (error) {
+    tell(false, revision ?? null, messageOf(error));
+    throw error;
+  }
+}
+
+async function deployNamed(options: DeployRevisionOptions, resolved: (revision: string) => void): Promise<string> {
   const { config, colour, say } = options;
   const repoDir = repoPath(config.dataDir, colour);
   const reader = new RevisionReader(repoDir);
@@ -50,6 +70,7 @@ export async function deployRevision(options: DeployRevisionOptions): Promise<st
   // A name starting with `-` would reach git as an option.
   const revision = name.startsWith('-') ? undefined : await reader.resolve(name);
   if (!revision) throw unknownRevision(colour, name);
+  resolved(revision);
   const mainBefore = (await reader.resolve(DEPLOY_REF)) ?? ZERO_SHA;
 
   // Asked before waiting for the lock (the engine asks again under it, should a flip come in between).
@@ -62,7 +83,7 @@ export async function deployRevision(options: DeployRevisionOptions): Promise<st
   const targets = await createTargets(config, colour);
   const engine = createDeployEngine({ config: () => config, targets: () => targets, liveColour: options.liveColour, log: say });
   try {
-    const deploy = await engine.prepare({ colour, revision, by: options.by, reader, say, forceLive: options.forceLive });
+    const deploy = await engine.prepare({ colour, revision, by: options.by, reader, say, forceLive: options.forceLive, note: options.note });
     try {
       // Under the colour's lock now: main moves only through a deploy, and none other runs.
       const main = (await reader.resolve(DEPLOY_REF)) ?? ZERO_SHA;

@@ -34,6 +34,8 @@ export function createPreparedDeploy(options: {
   revision: string;
   release: string;
   by: string;
+  /** How the deploy came about, in history (`sync`). */
+  note?: string;
   dataDir: string;
   parallel: number;
   /** Each target with what was prepared on it, in the colour's host order. */
@@ -67,6 +69,7 @@ export function createPreparedDeploy(options: {
       hosts: targets.map((t) => t.label),
       files: releases[0]?.counts ?? { added: 0, changed: 0, removed: 0 },
       bytesSent: releases.reduce((sum, r) => sum + r.bytesSent, 0),
+      ...(options.note === undefined ? {} : { note: options.note }),
     });
   const releaseOf = (target: DeployTarget) => (pairs.find((p) => p.target === target) as (typeof pairs)[number]).release;
   const switchBack = async (switchedTargets: readonly DeployTarget[]) => {

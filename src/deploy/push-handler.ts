@@ -14,8 +14,10 @@ import { RevisionReader } from '../adapters/git/revisions.js';
 import { processAlive } from '../adapters/process/process-alive.js';
 import type { Colour } from '../core/colour.js';
 import { UserError } from '../core/errors.js';
-import { DEPLOY_REF, ZERO_SHA, decideRefUpdates } from '../core/ref-policy.js';
+import type { Notice } from '../core/notification.js';
+import { DEPLOY_REF, type PushOption, ZERO_SHA, decidePushFlip, decideRefUpdates } from '../core/ref-policy.js';
 import type { DeployEngine } from './deploy-engine.js';
+import { messageOf } from './on-every-host.js';
 import type { PreparedDeploy } from './prepared-deploy.js';
 
 /** One line of a hook's input: `OLDREV NEWREV REF`. */
@@ -62,11 +64,27 @@ export type PushHandler = (request: PushRequest, say: (line: string) => void, in
 interface PendingPush {
   deploy: PreparedDeploy;
   update: RefUpdate;
+  /** Who pushes, and the push options given. */
+  pusher: string;
+  options: PushOption[];
   /** Lines said while switching (that hook's output does not reach an HTTP pusher), for post-receive. */
   lines: string[];
   repoDir: string;
   watch: NodeJS.Timeout;
-  settling?: Promise<void>;
+  /** Resolves to whether the deploy stood. */
+  settling?: Promise<boolean>;
+}
+
+/** What follows a push's deploy: the flip it asks for (`-o flip`, BLUEGREEN_AUTO_FLIP), and the notices. */
+export interface PushLifecycle {
+  /** BLUEGREEN_AUTO_FLIP as configured now. */
+  autoFlip(): boolean;
+  /** The colour production traffic goes to now. */
+  liveColour(): Promise<Colour | undefined>;
+  /** Flips to the colour a push deployed, streaming to the pusher; never throws (the deploy stands either way). */
+  flip(request: { colour: Colour; revision: string; by: string; why: 'flip' | 'auto'; say: (line: string) => void }): Promise<void>;
+  /** Queues a notice; delivered in the background. */
+  notify(notice: Notice): void;
 }
 
 
@@ -78,21 +96,29 @@ export interface PushFlow {
   drain(): Promise<void>;
 }
 
-export function createPushHandler(engine: DeployEngine, options: { log: (line: string) => void; watchMs?: number }): PushFlow {
+export function createPushHandler(
+  engine: DeployEngine,
+  options: { log: (line: string) => void; watchMs?: number; lifecycle?: PushLifecycle },
+): PushFlow {
   const pending = new Map<number, PendingPush>();
+  const { lifecycle } = options;
+  const notifyDeploy = (colour: Colour, revision: string, by: string, outcome: { ok: boolean; message: string }) =>
+    lifecycle?.notify({ event: 'deploy', colour, revision, by, ...outcome });
 
   /**
    * Ends a push's deploy as main says, once: it stood if the hosts switched and main moved to it. `main` is
    * what git's transaction hook reported; without it (git-receive-pack gone) main is read from the repository.
    */
-  function settleByMain(pid: number, repoDir: string, main?: string): Promise<void> {
+  function settleByMain(pid: number, repoDir: string, main?: string): Promise<boolean> {
     const push = pending.get(pid);
-    if (!push) return Promise.resolve();
+    if (!push) return Promise.resolve(false);
     push.settling ??= (async () => {
       main ??= await new RevisionReader(repoDir).resolve(DEPLOY_REF);
       const stood = push.deploy.committed && main === push.update.newrev;
       await push.deploy.settle(stood ? { stood: true } : { stood: false, reason: GIT_REFUSED });
       if (!stood) options.log(`push to ${push.deploy.colour}: ${GIT_REFUSED}; ${push.deploy.committed ? 'the hosts were switched back' : 'nothing was switched'}`);
+      notifyDeploy(push.deploy.colour, push.update.newrev, push.pusher, stood ? { ok: true, message: push.deploy.summary() } : { ok: false, message: GIT_REFUSED });
+      return stood;
     })();
     return push.settling;
   }
@@ -110,16 +136,22 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
       const branches = call.updates.filter((u) => u.ref.startsWith('refs/heads/') && u.newrev !== ZERO_SHA).map((u) => u.newrev);
       const decision = decideRefUpdates(call.updates, call.pushOptions, await reader.objectTypes(branches));
       if (!decision.deploy) return;
-      const deploy = await engine.prepare({
-        colour: request.colour,
-        revision: decision.deploy.newrev,
-        by: request.pusher,
-        reader,
-        say,
-        forceLive: decision.options.includes('force-live'),
-        expectedMain: decision.deploy.oldrev,
-        signal: interrupted,
-      });
+      const revision = decision.deploy.newrev;
+      const deploy = await engine
+        .prepare({
+          colour: request.colour,
+          revision,
+          by: request.pusher,
+          reader,
+          say,
+          forceLive: decision.options.includes('force-live'),
+          expectedMain: decision.deploy.oldrev,
+          signal: interrupted,
+        })
+        .catch((error: unknown) => {
+          notifyDeploy(request.colour, revision, request.pusher, { ok: false, message: messageOf(error) });
+          throw error;
+        });
       // git-receive-pack ending without the transaction hooks (killed, or it refused the update first) ends the deploy.
       const watch = setInterval(() => {
         if (processAlive(pid)) return;
@@ -128,7 +160,7 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
           .finally(() => forget(pid));
       }, options.watchMs ?? 250);
       watch.unref();
-      pending.set(pid, { deploy, update: decision.deploy, lines: [], repoDir: request.repoDir, watch });
+      pending.set(pid, { deploy, update: decision.deploy, pusher: request.pusher, options: decision.options, lines: [], repoDir: request.repoDir, watch });
       say(`ready on ${request.colour}; switching as git updates main`);
       return;
     }
@@ -151,6 +183,7 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
       } catch (error) {
         forget(pid);
         await push.deploy.settle({ stood: false, reason: (error as Error).message });
+        notifyDeploy(request.colour, push.update.newrev, push.pusher, { ok: false, message: messageOf(error) });
         throw error;
       }
       return;
@@ -159,12 +192,22 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
     // post-receive: runs only for the updates git made.
     for (const update of call.updates) if (update.ref !== DEPLOY_REF) say(`stored, not deployed: ${update.ref} (only main deploys)`);
     if (push && mainUpdate) {
-      await settleByMain(pid, request.repoDir);
+      const stood = await settleByMain(pid, request.repoDir);
       forget(pid);
       for (const line of push.lines) say(line);
       say(push.deploy.summary());
+      if (stood) await flipIfAsked(request.colour, push, say);
     }
   };
+
+  /** Once the deploy stood: the flip the push asked for, or the lifecycle's (to a colour that was idle). */
+  async function flipIfAsked(colour: Colour, push: PendingPush, say: (line: string) => void): Promise<void> {
+    if (!lifecycle) return;
+    const why = decidePushFlip(push.options, lifecycle.autoFlip());
+    if (!why) return;
+    if (why === 'auto' && (await lifecycle.liveColour().catch(() => undefined)) === colour) return;
+    await lifecycle.flip({ colour, revision: push.update.newrev, by: push.pusher, why, say });
+  }
 
   return {
     handle,

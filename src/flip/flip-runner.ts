@@ -6,6 +6,7 @@ import type { Provider } from '../adapters/providers/provider.js';
 import type { Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import type { Notice } from '../core/notification.js';
 import type { Activity } from '../status/activity.js';
 import { readRollbackTarget } from './rollback-target.js';
 import { runFlip } from './run-flip.js';
@@ -33,6 +34,8 @@ export interface FlipRunnerDeps {
   config: () => Config;
   provider: () => Provider;
   activity: Activity;
+  /** Where a flip's notices go (BLUEGREEN_NOTIFY_URLS). */
+  notify?: (notice: Notice) => void;
 }
 
 export function createFlipRunner(deps: FlipRunnerDeps): FlipRunner {
@@ -41,7 +44,7 @@ export function createFlipRunner(deps: FlipRunnerDeps): FlipRunner {
     async start(request, by) {
       const config = deps.config();
       const colour = request.operation === 'flip' ? request.colour : await readRollbackTarget(config.dataDir);
-      const base = { config, provider: deps.provider(), target: colour, by };
+      const base = { config, provider: deps.provider(), target: colour, by, event: request.operation, notify: deps.notify };
       if (request.dryRun) {
         const plan: string[] = [];
         await runFlip({ ...base, dryRun: true, say: (line) => plan.push(line) });

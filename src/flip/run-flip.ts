@@ -5,6 +5,7 @@ import { type Lock, acquireLock, readLock } from '../adapters/state/locks.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import type { Notice } from '../core/notification.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
 import { formatSeconds } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
@@ -19,6 +20,10 @@ export interface FlipOptions {
   dryRun?: boolean;
   /** Asked with the plan before anything moves (only on a TTY); false cancels. */
   confirm?: (planLines: string[]) => Promise<boolean>;
+  /** How the flip is announced: a `rollback` is a flip back to the colour live before the last flip. Default `flip`. */
+  event?: 'flip' | 'rollback';
+  /** Told the outcome once the flip ended (not for a dry run, a cancelled one, or one to the colour already live). */
+  notify?: (notice: Notice) => void;
 }
 
 export type FlipOutcome = 'flipped' | 'already-live' | 'dry-run';
@@ -52,9 +57,39 @@ export async function flipFacts(config: Config, provider: Provider, target: Colo
  * fails, traffic goes back where it was (verified too) and the flip fails saying so.
  */
 export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
+  const { config, target } = options;
+  const event = options.event ?? 'flip';
+  const notify = (notice: Omit<Notice, 'by'>) => options.notify?.({ ...notice, by: options.by });
+  // Every flip that was meant to happen ends in a notice: a success, or a failure (unless a flip back said more).
+  let told = false;
+  let revision = null as string | null;
+  const tell = (notice: Omit<Notice, 'by'>) => {
+    told = true;
+    notify(notice);
+  };
+  try {
+    const outcome = await planAndFlip(options, tell, {
+      planned: (planned) => (revision = planned),
+      // A person said no: nobody's flip failed, nothing to tell.
+      cancelled: () => (told = true),
+    });
+    if (outcome === 'flipped') tell({ event, ok: true, colour: target, revision, message: `${target} is live (${revision?.slice(0, 12)}), verified through ${config.publicUrl}` });
+    return outcome;
+  } catch (error) {
+    if (!told) notify({ event, ok: false, colour: target, revision, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+}
+
+async function planAndFlip(
+  options: FlipOptions,
+  tell: (notice: Omit<Notice, 'by'>) => void,
+  on: { planned: (revision: string | null) => void; cancelled: () => void },
+): Promise<FlipOutcome> {
   const { config, provider, target, say } = options;
   const facts = await flipFacts(config, provider, target);
   const plan = planFlip(facts);
+  on.planned(plan.revision || null);
   const lines = describeFlipPlan(plan);
   if (options.dryRun) {
     for (const line of lines) say(line);
@@ -62,9 +97,20 @@ export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
     return 'dry-run';
   }
   if (options.confirm && !(await options.confirm(lines))) {
+    on.cancelled();
     throw new UserError(`flip cancelled; production unchanged (${plan.from ?? 'no colour'} is live)`);
   }
+  return flipLocked(options, plan, facts.deployed, tell);
+}
 
+/** Under both colours' locks: verify, move, verify, record; on a failed public check, the flip back. */
+async function flipLocked(
+  options: FlipOptions,
+  plan: FlipPlan,
+  deployed: Partial<Record<Colour, string>>,
+  tell: (notice: Omit<Notice, 'by'>) => void,
+): Promise<'flipped' | 'already-live'> {
+  const { config, target, say } = options;
   const locks = await lockBoth(config.dataDir, options.by);
   const started = Date.now();
   const phases: Record<string, number> = {};
@@ -74,7 +120,7 @@ export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
       at: new Date().toISOString(),
       from: plan.from,
       to: target,
-      revisions: facts.deployed,
+      revisions: deployed,
       by: options.by,
       outcome,
       ...(error ? { error } : {}),
@@ -96,7 +142,7 @@ export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
           await record('failed', (error as Error).message);
           throw error;
         }
-        await flipBack(plan, options, phases, error as Error, record);
+        await flipBack(plan, options, phases, error as Error, record, tell);
       }
     }
     await record('flipped');
@@ -125,6 +171,7 @@ async function flipBack(
   phases: Record<string, number>,
   cause: Error,
   record: (outcome: FlipRecord['outcome'], error?: string) => Promise<void>,
+  tell: (notice: Omit<Notice, 'by'>) => void,
 ): Promise<never> {
   const { say, target } = options;
   if (!plan.from) {
@@ -135,11 +182,19 @@ async function flipBack(
   }
   say(`the check through the public address failed: ${cause.message}`);
   say(`flipping back to ${plan.from}`);
+  // One notice for the flip that failed, one for the flip back.
+  const from = plan.from;
+  const backRevision = plan.flipBack.find((step) => step.step === 'verify-public')?.revision ?? null;
+  const tellBoth = (back: { ok: boolean; message: string }) => {
+    tell({ event: options.event ?? 'flip', ok: false, colour: target, revision: plan.revision, message: `the check through the public address failed: ${cause.message}` });
+    tell({ event: 'flip-back', ok: back.ok, colour: from, revision: backRevision, message: back.message });
+  };
   try {
     for (const step of plan.flipBack) await runStep(step, options, phases, plan);
   } catch (backError) {
     await record('failed', `${cause.message}; flipping back failed: ${(backError as Error).message}`);
     const live = await options.provider.liveColour().catch(() => undefined);
+    tellBoth({ ok: false, message: `flipping back to ${from} failed: ${(backError as Error).message}; production now points at: ${live ?? 'unknown'}` });
     throw new UserError(
       `flip to ${target} failed (${cause.message}), and flipping back to ${plan.from} failed too (${(backError as Error).message}). ` +
         `Production now points at: ${live ?? 'unknown'}`,
@@ -151,6 +206,7 @@ async function flipBack(
   const verified = plan.flipBack.some((step) => step.step === 'verify-public')
     ? 'verified'
     : `not verified (bluegreen has no deploy of ${plan.from} on record to check ${options.config.publicUrl} against)`;
+  tellBoth({ ok: true, message: `${from} is live again, ${verified}` });
   throw new UserError(`flip to ${target} failed the check through the public address (${cause.message}); flipped back: ${plan.from} is live again, ${verified}`, {
     hint: `see what ${target} serves at ${plan.steps.flatMap((step) => (step.step === 'verify-host' ? [step.url] : [])).join(', ')} and through ${options.config.publicUrl}`,
   });

@@ -23,6 +23,8 @@ import { createWebDoor } from './web/web-door.js';
 import { type CloseOptions, startGitServer } from './git-server.js';
 import { startGitSshServer } from './git-ssh-server.js';
 import { type StaticHost, startStaticHost } from './static-host.js';
+import { flipAfterPush } from '../flip/flip-after-push.js';
+import { type NotifyTiming, createNotifier } from '../notify/notifier.js';
 
 export interface RunningServer {
   gitUrl: string;
@@ -44,6 +46,8 @@ export interface ServeOptions {
   baseEnv: NodeJS.ProcessEnv;
   cwd: string;
   log: (line: string) => void;
+  /** Internal (tests): the notifier's retry window and pauses. */
+  notifyTiming?: Partial<NotifyTiming>;
 }
 
 /** A loopback http URL a `file://` host can be served on from this process. */
@@ -168,9 +172,20 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
       liveColour: () => provider.liveColour(),
       log: options.log,
     });
-    const pushes = createPushHandler(engine, { log: options.log });
+    // Notices go out in the background; on stopping, what is still undelivered is recorded in history.
+    const notifier = createNotifier({ target: () => config.notify, dataDir: config.dataDir, log: options.log, timing: options.notifyTiming });
+    started.push(() => notifier.flush(0));
+    const pushes = createPushHandler(engine, {
+      log: options.log,
+      lifecycle: {
+        autoFlip: () => config.autoFlip,
+        liveColour: () => provider.liveColour(),
+        flip: (request) => flipAfterPush({ ...request, config, provider, log: options.log, notify: notifier.notify }),
+        notify: notifier.notify,
+      },
+    });
     const activity = createActivity();
-    const flips = createFlipRunner({ config: () => config, provider: () => provider, activity });
+    const flips = createFlipRunner({ config: () => config, provider: () => provider, activity, notify: notifier.notify });
     const web = createWebDoor({
       // A users file that cannot be used is reported by the git door's reader; the last good users stay in force here too.
       users: createUsersReader(config.dataDir, () => {}),
@@ -236,6 +251,8 @@ export async function startServer(initial: Config, options: ServeOptions): Promi
         await reconciled;
         // A flip from the status page is moving traffic: it ends (or flips back) before the provider closes.
         await flips.idle();
+        // Notices still being retried: what is left of the grace period (at least a second), then recorded as undelivered.
+        await notifier.flush(graceMs === undefined || hurry?.aborted ? 0 : Math.max(1000, deadline - Date.now()));
         await router?.close();
         await Promise.all(staticHosts.map((h) => h.close()));
         await provider.close();

@@ -6,6 +6,8 @@ import { type LockHolder, readLock } from '../adapters/state/locks.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
+import { repoPath } from '../adapters/git/repos.js';
+import { RevisionReader } from '../adapters/git/revisions.js';
 
 export interface HostStatus {
   host: string;
@@ -29,6 +31,8 @@ export interface ColourStatus {
   health: string;
   lock: LockHolder | null;
   hosts: HostStatus[];
+  /** The idle colour's deployed revision is an ancestor of the live colour's: `bluegreen sync` brings it level. */
+  behind: boolean;
 }
 
 export interface Status {
@@ -88,9 +92,19 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
         health: found.problem ?? (hosts.length === 1 ? (hosts[0]?.health ?? '') : unhealthy.length === 0 ? `all ${hosts.length} hosts healthy` : unhealthy.map((h) => `${h.host}: ${h.health}`).join('; ')),
         lock: lock ?? null,
         hosts,
+        behind: false,
       };
     }),
   ]);
+  if (live.colour) {
+    const idle = colours.find((c) => c.colour !== live.colour);
+    const liveRevision = deployedRevision(history, live.colour)?.revision;
+    const idleRevision = idle?.deployed?.revision;
+    // In the live colour's repository: it holds the live revision's history, and so the idle one when it is an ancestor.
+    if (idle && liveRevision && idleRevision && idleRevision !== liveRevision) {
+      idle.behind = await new RevisionReader(repoPath(config.dataDir, live.colour)).isAncestor(idleRevision, liveRevision);
+    }
+  }
   const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
   return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh };
 }

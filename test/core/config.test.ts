@@ -252,3 +252,21 @@ t.test('digitalocean-lb: a load balancer, and per colour a tag or a list of drop
   ];
   for (const [env, message] of cases) t.same(errorsOf({ ...lb, ...listed, ...env }), [message], JSON.stringify(env));
 });
+
+t.test('lifecycle and notifications: BLUEGREEN_AUTO_FLIP, BLUEGREEN_NOTIFY_URLS (never repeated: webhook URLs hold tokens), BLUEGREEN_NOTIFY_SECRET', async (t) => {
+  const defaults = parseConfig({}, cwd).config;
+  t.equal(defaults?.autoFlip, false);
+  t.same(defaults?.notify, { urls: [], secret: undefined });
+  const { config, errors } = parseConfig(
+    { BLUEGREEN_AUTO_FLIP: 'true', BLUEGREEN_NOTIFY_URLS: 'https://hooks.slack.com/services/T1/B2/tok3n, http://127.0.0.1:9000/hook?key=k', BLUEGREEN_NOTIFY_SECRET: 's3cret' },
+    cwd,
+  );
+  t.same(errors, []);
+  t.equal(config?.autoFlip, true);
+  t.same(config?.notify, { urls: ['https://hooks.slack.com/services/T1/B2/tok3n', 'http://127.0.0.1:9000/hook?key=k'], secret: 's3cret' });
+  t.same(errorsOf({ BLUEGREEN_AUTO_FLIP: 'yes' }), ['BLUEGREEN_AUTO_FLIP="yes": expected true or false']);
+  t.same(errorsOf({ BLUEGREEN_NOTIFY_URLS: 'https://hooks.example/ok,ftp://files.example/tok3n,https://u:p@x.example/' }), [
+    'BLUEGREEN_NOTIFY_URLS=(value hidden): entry 2 is not an http:// or https:// URL (without user:password@); expected comma-separated webhook URLs; entry 3 is not an http:// or https:// URL (without user:password@); expected comma-separated webhook URLs',
+  ]);
+  t.same(errorsOf({ BLUEGREEN_NOTIFY_SECRET: ' padded' }), ['BLUEGREEN_NOTIFY_SECRET=(value hidden): expected no control characters or surrounding spaces']);
+});

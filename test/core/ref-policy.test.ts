@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decideRefUpdates } from '../../src/core/ref-policy.js';
+import { decidePushFlip, decideRefUpdates } from '../../src/core/ref-policy.js';
 
 const a = 'a'.repeat(40);
 const b = 'b'.repeat(40);
@@ -41,7 +41,21 @@ t.test('refused for the whole push: refs outside branches and tags, a tag named 
   t.same(decideRefUpdates([{ oldrev: zero, newrev: a, ref: 'refs/tags/v1' }], [], new Map([[a, 'tag']])).stored, ['refs/tags/v1'], 'a tag object is fine on a tag');
   t.throws(() => decideRefUpdates([main], ['force-live', 'fliplive']), {
     message: 'refused: unknown push option "fliplive"; nothing was deployed',
-    hint: 'bluegreen understands -o force-live',
+    hint: 'bluegreen understands -o force-live, -o flip, -o no-flip',
   });
   t.same(decideRefUpdates([main], ['force-live']).options, ['force-live']);
+  t.same(decideRefUpdates([main], ['flip', 'force-live']).options, ['flip', 'force-live']);
+  t.throws(() => decideRefUpdates([main], ['flip', 'no-flip']), {
+    message: 'refused: -o flip and -o no-flip contradict each other; nothing was deployed',
+    hint: /^give one of them/,
+  });
+});
+
+t.test('a push flips when asked, or by the lifecycle default unless it opts out', async (t) => {
+  t.equal(decidePushFlip(['flip'], false), 'flip');
+  t.equal(decidePushFlip(['flip'], true), 'flip');
+  t.equal(decidePushFlip([], true), 'auto');
+  t.equal(decidePushFlip(['force-live'], true), 'auto', 'the caller skips an automatic flip to the colour already live');
+  t.equal(decidePushFlip(['no-flip'], true), undefined);
+  t.equal(decidePushFlip([], false), undefined);
 });

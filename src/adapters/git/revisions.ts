@@ -42,6 +42,16 @@ export class RevisionReader {
     }
   }
 
+  /** Whether `ancestor` is in `revision`'s history (both known to this repository; an unknown one is not). */
+  async isAncestor(ancestor: string, revision: string): Promise<boolean> {
+    try {
+      await this.git(['merge-base', '--is-ancestor', ancestor, revision]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async resolve(ref: string): Promise<string | undefined> {
     try {
       return (await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() || undefined;

@@ -8,3 +8,17 @@ export async function waitUntil(done: () => boolean, ms: number, signal?: AbortS
   const deadline = Date.now() + ms;
   while (!done() && Date.now() < deadline && !signal?.aborted) await sleep(pollMs);
 }
+
+/** Resolves after `ms`, or at once when `signal` aborts; the timer is then cleared, so it keeps no process alive. */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Colour } from '../../core/colour.js';
+import type { NotificationEvent } from '../../core/notification.js';
 
 export interface DeployRecord {
   type: 'deploy';
@@ -43,7 +44,23 @@ export interface FlipRecord {
   phases?: Record<string, number>;
 }
 
-export type HistoryRecord = DeployRecord | ActivateRecord | FlipRecord;
+/** A notice (BLUEGREEN_NOTIFY_URLS) that could not be delivered within its retries. */
+export interface NotifyRecord {
+  type: 'notify';
+  at: string;
+  /** The notice's event, colour and outcome. */
+  event: NotificationEvent;
+  colour: Colour;
+  ok: boolean;
+  revision: string | null;
+  /** The webhook's host:port only: its path and query often hold a token. */
+  endpoint: string;
+  outcome: 'undelivered';
+  error: string;
+  attempts: number;
+}
+
+export type HistoryRecord = DeployRecord | ActivateRecord | FlipRecord | NotifyRecord;
 
 const historyPath = (dataDir: string) => path.join(dataDir, 'history.jsonl');
 

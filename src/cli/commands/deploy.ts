@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createProvider } from '../../adapters/providers/index.js';
 import { deployRevision } from '../../deploy/deploy-revision.js';
 import { parseColour } from '../arguments.js';
+import { withNotices } from '../cli-notices.js';
 import { loadConfig } from '../load-config.js';
 import type { Output } from '../output.js';
 import { operatorName } from './flip.js';
@@ -18,15 +19,18 @@ export function registerDeploy(program: Command, output: Output): void {
       const config = loadConfig(['deploy-ssh']);
       const provider = createProvider(config);
       try {
-        const summary = await deployRevision({
-          config,
-          colour,
-          revision,
-          forceLive: options.forceLive === true,
-          by: operatorName(),
-          liveColour: () => provider.liveColour(),
-          say: (line) => output.err(line),
-        });
+        const summary = await withNotices(config, output, (notify) =>
+          deployRevision({
+            config,
+            colour,
+            revision,
+            forceLive: options.forceLive === true,
+            by: operatorName(),
+            liveColour: () => provider.liveColour(),
+            say: (line) => output.err(line),
+            notify,
+          }),
+        );
         output.out(summary);
       } finally {
         await provider.close();

@@ -7,6 +7,7 @@ import type { Config } from '../../core/config.js';
 import { readRollbackTarget } from '../../flip/rollback-target.js';
 import { runFlip } from '../../flip/run-flip.js';
 import { parseColour } from '../arguments.js';
+import { withNotices } from '../cli-notices.js';
 import { loadConfig } from '../load-config.js';
 import type { Output } from '../output.js';
 
@@ -20,22 +21,31 @@ export function operatorName(): string {
   return process.env.SUDO_USER || os.userInfo().username;
 }
 
-async function flipTo(config: Config, target: Colour, options: FlipCliOptions, output: Output): Promise<void> {
+async function flipTo(config: Config, target: Colour, options: FlipCliOptions, output: Output, event: 'flip' | 'rollback'): Promise<void> {
   const provider = createProvider(config);
   try {
-    await runFlip({
-      config,
-      provider,
-      target,
-      by: operatorName(),
-      say: (line) => output.err(line),
-      dryRun: options.dryRun,
-      // Ask only a person at a terminal; scripts and CI get no prompt.
-      confirm: options.yes || !process.stdin.isTTY ? undefined : (lines) => askToProceed(lines, output),
-    });
+    await withNotices(config, output, (notify) =>
+      runFlip({
+        config,
+        provider,
+        target,
+        by: operatorName(),
+        say: (line) => output.err(line),
+        dryRun: options.dryRun,
+        // Ask only a person at a terminal; scripts and CI get no prompt.
+        confirm: confirmOnTerminal(options, output),
+        event,
+        notify,
+      }),
+    );
   } finally {
     await provider.close();
   }
+}
+
+/** Asks a person at a terminal before anything changes (unless --yes); scripts and CI get no prompt. */
+export function confirmOnTerminal(options: { yes?: boolean }, output: Output): ((lines: string[]) => Promise<boolean>) | undefined {
+  return options.yes || !process.stdin.isTTY ? undefined : (lines) => askToProceed(lines, output);
 }
 
 async function askToProceed(lines: string[], output: Output): Promise<boolean> {
@@ -57,7 +67,7 @@ export function registerFlip(program: Command, output: Output): void {
     .option('--yes', 'do not ask for confirmation')
     .action(async (colourArg: string, options: FlipCliOptions) => {
       const target = parseColour(colourArg);
-      await flipTo(loadConfig(), target, options, output);
+      await flipTo(loadConfig(), target, options, output, 'flip');
     });
 
   program
@@ -69,6 +79,6 @@ export function registerFlip(program: Command, output: Output): void {
       const config = loadConfig();
       const target = await readRollbackTarget(config.dataDir);
       output.err(`rolling back to ${target}`);
-      await flipTo(config, target, options, output);
+      await flipTo(config, target, options, output, 'rollback');
     });
 }

@@ -27,11 +27,13 @@ export function describe(record: HistoryRecord): string {
   switch (record.type) {
     case 'deploy':
       return record.outcome === 'deployed'
-        ? `${record.at}  deploy    ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by}, ${formatSeconds(record.durationMs)}`
+        ? `${record.at}  deploy    ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by}, ${formatSeconds(record.durationMs)}${record.note === 'sync' ? ' (sync)' : ''}`
         : `${record.at}  deploy    ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by}, FAILED: ${record.error ?? ''}`;
     case 'activate':
       return `${record.at}  activate  ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by} (release ${record.release})`;
     case 'flip':
       return `${record.at}  flip      ${record.from ?? 'none'} -> ${record.to}  by ${record.by}, ${record.outcome}${record.error ? `: ${record.error}` : ''}`;
+    case 'notify':
+      return `${record.at}  notify    ${record.endpoint}  ${record.event} ${record.colour} ${record.ok ? 'ok' : 'failed'}: undelivered after ${record.attempts} attempt${record.attempts === 1 ? '' : 's'} (${record.error})`;
   }
 }

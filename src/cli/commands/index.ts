@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   rollback: async () => (await import('./flip.js')).registerFlip,
   status: async () => (await import('./status.js')).registerStatus,
   provision: async () => (await import('./provision.js')).registerProvision,
+  sync: async () => (await import('./sync.js')).registerSync,
 };
 
 /** Registers the command `argv` names, or all of them (for help, and for commander's answer to an unknown name). */

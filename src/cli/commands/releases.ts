@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { activateRelease, listReleases } from '../../deploy/releases.js';
 import { parseColour } from '../arguments.js';
+import { withNotices } from '../cli-notices.js';
 import { loadConfig } from '../load-config.js';
 import { type Output, printJson } from '../output.js';
 
@@ -35,7 +36,17 @@ export function registerReleases(program: Command, output: Output): void {
     .action(async (colourArg: string, release: string) => {
       const colour = parseColour(colourArg);
       const config = loadConfig(['deploy-ssh']);
-      const revision = await activateRelease(config, colour, release, os.userInfo().username);
+      const by = os.userInfo().username;
+      const revision = await withNotices(config, output, async (notify) => {
+        try {
+          const activated = await activateRelease(config, colour, release, by);
+          notify({ event: 'activate', ok: true, colour, revision: activated ?? null, by, message: `${colour}: current -> releases/${release}` });
+          return activated;
+        } catch (error) {
+          notify({ event: 'activate', ok: false, colour, revision: null, by, message: `activating release ${release} on ${colour} failed: ${(error as Error).message}` });
+          throw error;
+        }
+      });
       output.out(`${colour}: current -> releases/${release}${revision ? ` (${revision.slice(0, 12)})` : ''}`);
     });
 }

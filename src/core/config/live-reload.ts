@@ -134,6 +134,9 @@ function valuesByVariable(config: Config): Record<string, unknown> {
     BLUEGREEN_WEB_SERVER: config.webServer,
     BLUEGREEN_WEB_LISTEN: config.webListen,
     BLUEGREEN_SUDO_COMMANDS: config.sudoCommands,
+    BLUEGREEN_AUTO_FLIP: config.autoFlip,
+    BLUEGREEN_NOTIFY_URLS: config.notify.urls,
+    BLUEGREEN_NOTIFY_SECRET: config.notify.secret,
   };
 }
 

@@ -5,7 +5,7 @@ import { formatHost, parseHosts } from './hosts.js';
 import { parseProvider } from './providers.js';
 import { createReader } from './reader.js';
 import type { ConfigResult, Env } from './types.js';
-import { CONTROL_CHARACTERS, absolutePathSchema, checkWebListen, httpUrlSchema, listenSchema, localPathSchema, loginNameSchema, urlTextProblem, wholeNumber } from './values.js';
+import { CONTROL_CHARACTERS, absolutePathSchema, checkWebListen, httpUrlSchema, listenSchema, localPathSchema, loginNameSchema, parseUrlText, secretTextSchema, urlTextProblem, wholeNumber } from './values.js';
 
 const keepReleasesSchema = wholeNumber('').refine(
   (n) => n >= 2 && n <= 1000,
@@ -26,6 +26,17 @@ const sudoCommandsSchema = z
     (commands) => commands.every((c) => /^\/[A-Za-z0-9_./-]+( [A-Za-z0-9_./=:@-]+)*$/.test(c)),
     'expected a comma-separated list of commands with absolute paths, e.g. /usr/bin/systemctl reload apache2',
   );
+
+/** Webhook URLs, comma-separated; they often hold a token, so a problem names the entry's position, never its text. */
+const notifyUrlsSchema = z.string().transform((value, ctx) => {
+  const urls = value.split(',').map((s) => s.trim()).filter(Boolean);
+  urls.forEach((text, index) => {
+    const parsed = parseUrlText(text);
+    const ok = parsed.url && (parsed.url.protocol === 'http:' || parsed.url.protocol === 'https:') && !parsed.url.username && !parsed.url.password;
+    if (!ok) ctx.addIssue({ code: 'custom', message: `entry ${index + 1} is not an http:// or https:// URL (without user:password@); expected comma-separated webhook URLs` });
+  });
+  return urls;
+});
 
 /**
  * Turns the environment into a typed configuration, or into every problem found, each naming the variable,
@@ -90,6 +101,11 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   );
   const sudoCommands = read('BLUEGREEN_SUDO_COMMANDS', sudoCommandsSchema, []);
 
+  // --- Lifecycle and notifications
+  const autoFlip = read('BLUEGREEN_AUTO_FLIP', z.enum(['true', 'false'], { message: 'expected true or false' }), 'false') === 'true';
+  const notifyUrls = read('BLUEGREEN_NOTIFY_URLS', notifyUrlsSchema, []);
+  const notifySecret = read('BLUEGREEN_NOTIFY_SECRET', secretTextSchema);
+
   if (reader.errors.length > 0) return { config: undefined, errors: reader.errors };
   // With the local router, production is the router; one on "any free port" has no address to give.
   const productionUrl =
@@ -118,6 +134,8 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
       webServer,
       webListen,
       sudoCommands,
+      autoFlip,
+      notify: { urls: notifyUrls, secret: notifySecret },
     },
     errors: [],
   };

@@ -1,5 +1,5 @@
 /** Variables whose values are never repeated in messages, and never handed to child processes. */
-export const SECRET_VARIABLES = ['DIGITALOCEAN_TOKEN', 'AZURE_CLIENT_SECRET', 'BLUEGREEN_NOTIFY_SECRET'] as const;
+export const SECRET_VARIABLES = ['DIGITALOCEAN_TOKEN', 'AZURE_CLIENT_SECRET', 'BLUEGREEN_NOTIFY_SECRET', 'BLUEGREEN_NOTIFY_URLS'] as const;
 
 /** Names that look like credentials whoever set them (the operator's own shell may hold some). */
 const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|API_KEY|ACCESS_KEY)(_|$)/i;

@@ -79,6 +79,10 @@ export interface Config {
   /** What provisioned web servers listen on: `PORT` or `IPV4:PORT`. */
   webListen: string;
   sudoCommands: string[];
+  /** BLUEGREEN_AUTO_FLIP: a successful push to the idle colour flips to it (unless `-o no-flip`). */
+  autoFlip: boolean;
+  /** BLUEGREEN_NOTIFY_URLS (webhooks told of deploys, flips, rollbacks, activations, syncs) and the secret that signs each body. */
+  notify: { urls: string[]; secret: string | undefined };
 }
 
 export type Env = Record<string, string | undefined>;
