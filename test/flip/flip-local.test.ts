@@ -45,7 +45,7 @@ t.test('full loop: push green, flip green, status and history say so, rollback r
     { colour: 'green', url: w.http.green.url, deployed: { revision: green.sha }, serving: green.sha, healthy: true, lock: null },
   ]);
   const text = await w.cli(['status']);
-  t.match(text.stdout, new RegExp(`^live: green  \\(local router at .*\\)\\n  blue +${short(blue.sha)} deployed .*\\n.*healthy.*\\n\\* green +${short(green.sha)} deployed`));
+  t.match(text.stdout, new RegExp(`^live: green  \\(local router at .*\\)\\n  blue +${short(blue.sha)} deployed .*\\n.*healthy.*\\n +behind green: \`bluegreen sync\` deploys green's revision to blue .*\\n\\* green +${short(green.sha)} deployed`));
 
   const history = await w.cli(['history', '--json']);
   t.equal(history.code, 0, history.stderr);
