@@ -45,6 +45,8 @@ export function createPreparedDeploy(options: {
   log: (line: string) => void;
   /** Where the targets' progress lines go from `commit` on. */
   sayTo: (say: (line: string) => void) => void;
+  /** Recorded with the deploy (e.g. a guard it was forced past). */
+  note?: string;
 }): PreparedDeploy {
   const { colour, revision, release, pairs, lock, started, log } = options;
   const targets = pairs.map((p) => p.target);
@@ -63,6 +65,7 @@ export function createPreparedDeploy(options: {
       by: options.by,
       outcome,
       ...(error === undefined ? {} : { error }),
+      ...(options.note === undefined ? {} : { note: options.note }),
       durationMs: (finishedAt || Date.now()) - started,
       hosts: targets.map((t) => t.label),
       files: releases[0]?.counts ?? { added: 0, changed: 0, removed: 0 },

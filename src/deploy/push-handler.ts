@@ -114,6 +114,7 @@ export function createPushHandler(engine: DeployEngine, options: { log: (line: s
         reader,
         say,
         forceLive: decision.options.includes('force-live'),
+        forceSchema: decision.options.includes('force-schema'),
         expectedMain: decision.deploy.oldrev,
         signal: interrupted,
       });

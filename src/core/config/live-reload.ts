@@ -134,6 +134,8 @@ function valuesByVariable(config: Config): Record<string, unknown> {
     BLUEGREEN_WEB_SERVER: config.webServer,
     BLUEGREEN_WEB_LISTEN: config.webListen,
     BLUEGREEN_SUDO_COMMANDS: config.sudoCommands,
+    BLUEGREEN_SHARED_PATHS: config.sharedPaths,
+    BLUEGREEN_HOOK_TIMEOUT: config.hookTimeoutSeconds,
   };
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { COLOURS } from '../colour.js';
+import { isSharedPath } from '../remote-commands.js';
 import { formatHost, parseHosts } from './hosts.js';
 import { parseProvider } from './providers.js';
 import { createReader } from './reader.js';
@@ -26,6 +27,16 @@ const sudoCommandsSchema = z
     (commands) => commands.every((c) => /^\/[A-Za-z0-9_./-]+( [A-Za-z0-9_./=:@-]+)*$/.test(c)),
     'expected a comma-separated list of commands with absolute paths, e.g. /usr/bin/systemctl reload apache2',
   );
+
+const sharedPathsSchema = z
+  .string()
+  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine(
+    (paths) => paths.every(isSharedPath) && new Set(paths.map((p) => p.replace(/\/$/, ''))).size === paths.length,
+    'expected a comma-separated list of distinct paths relative to the release, without . or .. parts, a trailing / for a directory, e.g. storage/,public/uploads/,.env',
+  );
+
+const hookTimeoutSchema = wholeNumber(' of seconds').refine((n) => n >= 1 && n <= 86400, 'expected 1 to 86400 seconds');
 
 /**
  * Turns the environment into a typed configuration, or into every problem found, each naming the variable,
@@ -90,6 +101,10 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   );
   const sudoCommands = read('BLUEGREEN_SUDO_COMMANDS', sudoCommandsSchema, []);
 
+  // --- Applications
+  const sharedPaths = read('BLUEGREEN_SHARED_PATHS', sharedPathsSchema, []);
+  const hookTimeoutSeconds = read('BLUEGREEN_HOOK_TIMEOUT', hookTimeoutSchema, 900);
+
   if (reader.errors.length > 0) return { config: undefined, errors: reader.errors };
   // With the local router, production is the router; one on "any free port" has no address to give.
   const productionUrl =
@@ -118,6 +133,8 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
       webServer,
       webListen,
       sudoCommands,
+      sharedPaths,
+      hookTimeoutSeconds,
     },
     errors: [],
   };

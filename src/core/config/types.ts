@@ -79,6 +79,10 @@ export interface Config {
   /** What provisioned web servers listen on: `PORT` or `IPV4:PORT`. */
   webListen: string;
   sudoCommands: string[];
+  /** BLUEGREEN_SHARED_PATHS: relative to the release, a trailing `/` for a directory. */
+  sharedPaths: string[];
+  /** BLUEGREEN_HOOK_TIMEOUT: how long one hook run may take. */
+  hookTimeoutSeconds: number;
 }
 
 export type Env = Record<string, string | undefined>;
