@@ -26,6 +26,7 @@ const HOST_STATE_FUNCTION = [
   '    if [ -f current/REVISION ]; then printf "revision %s\\n" "$(head -c 64 current/REVISION)"; fi',
   '    if [ -d releases ]; then for r in releases/*; do if [ -d "$r" ]; then printf "release %s\\n" "${r#releases/}"; fi; done; fi',
   '    if [ -f releases/.spare/REVISION ]; then printf "spare %s\\n" "$(head -c 64 releases/.spare/REVISION)"; fi',
+  '    if [ -f releases/.tree/REVISION ]; then printf "tree %s\\n" "$(head -c 64 releases/.tree/REVISION)"; elif [ -e releases/.tree ]; then echo "tree unknown"; fi',
   '    :',
   '  )',
   '}',
