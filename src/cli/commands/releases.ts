@@ -35,7 +35,7 @@ export function registerReleases(program: Command, output: Output): void {
     .action(async (colourArg: string, release: string) => {
       const colour = parseColour(colourArg);
       const config = loadConfig(['deploy-ssh']);
-      const revision = await activateRelease(config, colour, release, os.userInfo().username);
+      const revision = await activateRelease(config, colour, release, os.userInfo().username, { say: (line) => output.err(line) });
       output.out(`${colour}: current -> releases/${release}${revision ? ` (${revision.slice(0, 12)})` : ''}`);
     });
 }
