@@ -384,6 +384,8 @@ step_app_root() {
   fi
   ensure_dir "$APP_ROOT" "$DEPLOY_USER:$DEPLOY_GROUP" 755
   ensure_dir "$APP_ROOT/releases" "$DEPLOY_USER:$DEPLOY_GROUP" 755
+  # BLUEGREEN_SHARED_PATHS live here, linked into every release.
+  ensure_dir "$APP_ROOT/shared" "$DEPLOY_USER:$DEPLOY_GROUP" 755
   report app-root "$APP_ROOT/releases owned by $DEPLOY_USER" "$APP_ROOT/releases owned by $DEPLOY_USER"
 }
 

@@ -1,6 +1,6 @@
 import type { Colour } from './colour.js';
 import { releaseId, releaseTime } from './release-id.js';
-import { type Argv, type HostState, type StageSource, deploySessionCommand, discardCommand, revertCommand } from './remote-commands.js';
+import { type Argv, type HostState, type SessionInput, type StageSource, deploySessionCommand, discardCommand, revertCommand } from './remote-commands.js';
 import { type TreeChange, type TreeEntry, fileChanges } from './tree-changes.js';
 
 export interface DeployInput {
@@ -18,8 +18,12 @@ export interface DeployInput {
   changes: TreeChange[] | undefined;
   /** Changes from the host's spare tree (`host.spareRevision`) to `revision`, when git knows that revision. */
   spareChanges: TreeChange[] | undefined;
+  /** Changes from the host's pristine tree (`host.tree`) to `revision`, when git knows that revision. */
+  treeChanges?: TreeChange[] | undefined;
   /** The pushed tree's files, for a full deploy (unused when `changes` are given). */
   tree: readonly TreeEntry[];
+  /** The release is one of its own (hooks or shared paths): see SessionInput.owned. */
+  owned?: SessionInput['owned'];
 }
 
 export interface DeployPlan {
@@ -40,6 +44,8 @@ export interface DeployPlan {
   removals: Buffer;
   /** The whole deploy on the host (see deploySessionCommand): stdin is `removals`, then the padded tar of `send`. */
   session: Argv;
+  /** Where the release is staged (relative to the app root) until it is switched to. */
+  staging: string;
   /** Removes what the session staged, for a session that ended before its switch. */
   discard: Argv;
   /** After the switch, for a deploy that did not stand: `current` back where it was, the release removed. */
@@ -107,9 +113,19 @@ export function planDeploy(input: DeployInput): DeployPlan {
   const staging = `releases/.staging-${release}`;
   const incremental = input.changes !== undefined && host.current !== undefined;
   const fromCurrent = incremental ? delta(input.changes ?? []) : undefined;
-  const fromSpare = incremental && host.spareRevision !== undefined && input.spareChanges !== undefined ? delta(input.spareChanges) : undefined;
-  const source: StageSource = fromSpare ? { kind: 'spare' } : incremental && host.current ? { kind: 'copy', release: host.current } : { kind: 'empty' };
-  const work = fromSpare ?? fromCurrent ?? { send: [...input.tree], removed: [], counts: { added: input.tree.length, changed: 0, removed: 0 } };
+  // Once a host has a pristine tree, its releases may hold what hooks made: the tree is the only base.
+  const hasTree = host.tree !== undefined && host.tree !== 'none';
+  const fromTree = hasTree && host.tree !== 'unknown' && input.treeChanges !== undefined ? delta(input.treeChanges) : undefined;
+  const fromSpare = !hasTree && incremental && host.spareRevision !== undefined && input.spareChanges !== undefined ? delta(input.spareChanges) : undefined;
+  const fromCopy = hasTree ? undefined : fromCurrent;
+  const source: StageSource = fromTree
+    ? { kind: 'tree' }
+    : fromSpare
+      ? { kind: 'spare' }
+      : fromCopy && host.current
+        ? { kind: 'copy', release: host.current }
+        : { kind: 'empty' };
+  const work = fromTree ?? fromSpare ?? fromCopy ?? { send: [...input.tree], removed: [], counts: { added: input.tree.length, changed: 0, removed: 0 } };
   const removedFiles = nulList(work.removed);
   const removedDirectories = nulList(parentDirectories(work.removed));
   const prune = releasesToPrune([...host.releases, release], input.keepReleases, [release, host.current]);
@@ -132,7 +148,10 @@ export function planDeploy(input: DeployInput): DeployPlan {
       revision: input.revision,
       expectedState: host.text,
       prune,
+      // A host that keeps a pristine tree keeps it up to date, hooks or not.
+      owned: input.owned ?? (hasTree ? { copy: 'link', shared: [] } : undefined),
     }),
+    staging,
     discard: discardCommand(input.appRoot, staging),
     revert: revertCommand(input.appRoot, release, host.current),
     prune,

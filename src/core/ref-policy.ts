@@ -5,7 +5,7 @@ export const DEPLOY_REF = 'refs/heads/main';
 export const ZERO_SHA = '0'.repeat(40);
 
 /** `git push -o VALUE` values bluegreen understands. */
-export const PUSH_OPTIONS = ['force-live', 'flip', 'no-flip'] as const;
+export const PUSH_OPTIONS = ['force-live', 'flip', 'no-flip', 'force-schema'] as const;
 export type PushOption = (typeof PUSH_OPTIONS)[number];
 
 export interface RefUpdateLike {

@@ -26,6 +26,7 @@ const HOST_STATE_FUNCTION = [
   '    if [ -f current/REVISION ]; then printf "revision %s\\n" "$(head -c 64 current/REVISION)"; fi',
   '    if [ -d releases ]; then for r in releases/*; do if [ -d "$r" ]; then printf "release %s\\n" "${r#releases/}"; fi; done; fi',
   '    if [ -f releases/.spare/REVISION ]; then printf "spare %s\\n" "$(head -c 64 releases/.spare/REVISION)"; fi',
+  '    if [ -f releases/.tree/REVISION ]; then printf "tree %s\\n" "$(head -c 64 releases/.tree/REVISION)"; elif [ -e releases/.tree ]; then echo "tree unknown"; fi',
   '    :',
   '  )',
   '}',
@@ -42,10 +43,44 @@ export const SESSION = {
   changed: 'bluegreen: host changed',
   staged: 'bluegreen: staged',
   switched: 'bluegreen: switched',
+  /** Printed (then the path) when a shared file the release links is missing on the host (exit SESSION_SHARED_MISSING). */
+  sharedMissing: 'bluegreen: shared file missing',
   /** The host's state after the tidying follows this line. */
   state: 'bluegreen: state',
 } as const;
 export const SESSION_HOST_CHANGED = 75;
+export const SESSION_SHARED_MISSING = 76;
+
+/**
+ * Links each shared path (`$shared`, one a line) of the staged release (`$staging`, in `$root`) to
+ * `$root/shared/PATH`: a directory the host lacks is created, seeded from the release's copy; a file the host
+ * lacks fails the session (SESSION_SHARED_MISSING); what the commit holds at the path is replaced by the link.
+ */
+const LINK_SHARED = [
+  'while IFS= read -r p; do',
+  '  [ -n "$p" ] || continue',
+  '  d=${p%/}',
+  '  if [ "$d" != "$p" ]; then',
+  '    if [ ! -d "shared/$d" ]; then',
+  '      mkdir -p -- "shared/$d" && rmdir -- "shared/$d"',
+  '      if [ -d "$staging/$d" ] && [ ! -L "$staging/$d" ]; then cp -a -- "$staging/$d" "shared/$d"; echo "shared: created shared/$d from the release"',
+  '      else mkdir -- "shared/$d"; echo "shared: created shared/$d"; fi',
+  '    fi',
+  `  elif [ ! -f "shared/$d" ]; then echo "${SESSION.sharedMissing} $d"; exit ${SESSION_SHARED_MISSING}`,
+  '  fi',
+  '  if [ -e "$staging/$d" ] || [ -L "$staging/$d" ]; then rm -rf -- "$staging/$d"; echo "shared: $d from the commit is replaced by the link to shared/$d"; fi',
+  '  mkdir -p -- "$(dirname -- "$staging/$d")"',
+  '  ln -s -- "$root/shared/$d" "$staging/$d"',
+  'done <<EOF',
+  '$shared',
+  'EOF',
+].join('\n');
+
+/** A shared path: relative, without `.`/`..` segments or control characters, a trailing `/` for a directory. */
+export function isSharedPath(p: string): boolean {
+  const parts = p.replace(/\/$/, '').split('/');
+  return p !== '' && !p.startsWith('/') && !/[\u0000-\u001f\u007f]/.test(p) && parts.every((part) => part !== '' && part !== '.' && part !== '..') && parts[0] !== '.bluegreen' && p !== 'REVISION';
+}
 
 /** Tar reads its input in records of this many bytes; an archive padded to a whole record ends where it ends. */
 export const TAR_RECORD_BYTES = 10240;
@@ -54,6 +89,8 @@ export const TAR_RECORD_BYTES = 10240;
 export type StageSource =
   /** The spare tree (releases/.spare), at the given revision: moved, not copied. */
   | { kind: 'spare' }
+  /** The host's pristine tree (releases/.tree), at the given revision: updated in place. */
+  | { kind: 'tree' }
   /** A hard-linked copy of this release. */
   | { kind: 'copy'; release: string }
   /** Nothing: a full deploy. */
@@ -73,6 +110,13 @@ export interface SessionInput {
   expectedState: string;
   /** Releases to delete once the deploy stood, oldest first; the oldest becomes the next spare. */
   prune: readonly string[];
+  /**
+   * A release of its own (hooks may write into it, shared paths are linked into it): the lists and tar update
+   * the pristine tree releases/.tree, of which the release is a copy — `real` (its own inodes, for hooks) or
+   * `link` (hard links: nothing writes into it but the deploy, which replaces by unlinking) — and the shared
+   * paths (relative; a trailing `/` marks a directory) are linked in. Undefined: the release is staged in place.
+   */
+  owned?: { copy: 'real' | 'link'; shared: readonly string[] };
 }
 
 /**
@@ -97,29 +141,51 @@ export function deploySessionCommand(input: SessionInput): Argv {
   if (!/^releases\/\.staging-\d{14}-[0-9a-f]{12}$/.test(input.stagingDir)) throw new Error(`bad staging directory ${input.stagingDir}`);
   if (!isReleaseId(input.release) || !isFullSha(input.revision)) throw new Error(`bad release ${input.release} or revision ${input.revision}`);
   if (source.kind === 'copy' && !isReleaseId(source.release)) throw new Error(`bad release ${source.release}`);
+  if (source.kind === 'tree' && !input.owned) throw new Error('a release staged in place cannot update the pristine tree');
+  for (const p of input.owned?.shared ?? []) if (!isSharedPath(p)) throw new Error(`bad shared path ${p}`);
   for (const id of input.prune) if (!isReleaseId(id)) throw new Error(`bad release ${id}`);
   return script(
     [
       HOST_STATE_FUNCTION,
       'set -e',
-      'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10}',
-      'shift 10',
+      'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10} owned=${11} shared=${12}',
+      'shift 12',
       `if [ "$(host_state "$root")" != "$expected" ]; then echo "${SESSION.changed}"; exit ${SESSION_HOST_CHANGED}; fi`,
       'mkdir -p "$root/releases"',
       'cd "$root"',
       'rm -rf "$staging"',
-      'case $source in',
-      '  spare) mv releases/.spare "$staging" ;;',
-      '  copy) cp -al "releases/$from" "$staging" ;;',
-      '  *) mkdir "$staging" ;;',
-      'esac',
-      'cd "$staging"',
+      'work=$staging',
+      'if [ "$owned" = - ]; then',
+      '  case $source in',
+      '    spare) mv releases/.spare "$staging" ;;',
+      '    tree) cp -al releases/.tree "$staging" ;;',
+      '    copy) cp -al "releases/$from" "$staging" ;;',
+      '    *) mkdir "$staging" ;;',
+      '  esac',
+      'else',
+      // The pristine tree: only ever changed by unlinking (rm, tar), never given to a hook or served.
+      '  work=releases/.tree',
+      '  case $source in',
+      '    tree) ;;',
+      '    spare) rm -rf releases/.tree; mv releases/.spare releases/.tree ;;',
+      '    copy) rm -rf releases/.tree; cp -al "releases/$from" releases/.tree ;;',
+      '    *) rm -rf releases/.tree; mkdir releases/.tree ;;',
+      '  esac',
+      '  rm -f releases/.tree/REVISION',
+      'fi',
+      'cd "$work"',
       // head reads exactly that many bytes; xargs hands the paths over as arguments, so any byte but NUL survives.
       'if [ "$removal_bytes" -gt 0 ]; then head -c "$removal_bytes" | xargs -0 rm -f --; fi',
       'if [ "$directory_bytes" -gt 0 ]; then head -c "$directory_bytes" | xargs -0 rmdir --ignore-fail-on-non-empty -- 2>/dev/null || true; fi',
       'if [ "$with_tar" = 1 ]; then tar -x --no-same-owner -f -; fi',
-      `echo "${SESSION.staged}"`,
       'cd "$root"',
+      'if [ "$owned" != - ]; then',
+      '  printf "%s\\n" "$revision" > releases/.tree/REVISION',
+      '  if [ "$owned" = real ]; then cp -a --reflink=auto releases/.tree "$staging"; else cp -al releases/.tree "$staging"; fi',
+      '  mkdir -p shared',
+      LINK_SHARED,
+      'fi',
+      `echo "${SESSION.staged}"`,
       'answer=; read -r answer || true',
       'if [ "$answer" != switch ]; then rm -rf -- "$staging"; exit 0; fi',
       'printf "%s\\n" "$revision" > "$staging/REVISION.tmp"',
@@ -135,8 +201,11 @@ export function deploySessionCommand(input: SessionInput): Argv {
       // A spare of a revision git does not know was not used (the source says so): it is replaced.
       'if [ "$source" != spare ]; then rm -rf .spare; fi',
       'for d in .staging-* .next-* .spare.tmp; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done',
+      // A host with a pristine tree builds from it: its releases may hold what hooks made, so none becomes a spare.
+      'if [ -e .tree ]; then rm -rf .spare; for old in "$@"; do rm -rf -- "$old"; done; else',
       'for old in "$@"; do if [ ! -e .spare ]; then mv -- "$old" .spare; else rm -rf -- "$old"; fi; done',
       'if [ ! -e .spare ]; then cp -al "$release" .spare.tmp; mv .spare.tmp .spare; fi',
+      'fi',
       `echo "${SESSION.state}"`,
       'host_state "$root"',
     ].join('\n'),
@@ -150,6 +219,8 @@ export function deploySessionCommand(input: SessionInput): Argv {
     input.release,
     input.revision,
     input.expectedState,
+    input.owned ? input.owned.copy : '-',
+    (input.owned?.shared ?? []).join('\n'),
     ...input.prune,
   );
 }
@@ -226,6 +297,11 @@ export interface HostState {
   releases: string[];
   /** The revision of the spare tree the next deploy can build from, if there is one. */
   spareRevision: string | undefined;
+  /**
+   * The host's pristine tree (releases/.tree, kept once a release of its own was made): `none`, `unknown` (a
+   * deploy died updating it), or its revision.
+   */
+  tree?: string;
   /** The text it was read from: a deploy session refuses a host whose state reads otherwise now. */
   text: string;
 }
@@ -246,6 +322,7 @@ export function parseInspect(stdout: string): HostState {
     } else if (key === 'revision') state.currentRevision = isFullSha(value.trim()) ? value.trim() : undefined;
     else if (key === 'release' && isReleaseId(value)) state.releases.push(value);
     else if (key === 'spare') state.spareRevision = isFullSha(value.trim()) ? value.trim() : undefined;
+    else if (key === 'tree') state.tree = isFullSha(value.trim()) ? value.trim() : 'unknown';
   }
   state.releases.sort();
   if (!state.current) state.currentRevision = undefined;

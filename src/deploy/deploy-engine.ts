@@ -10,7 +10,11 @@ import { reconcileHosts } from './reconcile.js';
 import { hostsFailed, messageOf, onEvery } from './on-every-host.js';
 import { type PreparedDeploy, createPreparedDeploy } from './prepared-deploy.js';
 import { refuseEscapingSymlinks } from './refuse-escaping-symlinks.js';
-import { type DeployTarget, type PreparedRelease, type TargetState, TargetChangedError } from './targets/target.js';
+import { readSchemaVersion, writeSchemaVersion } from '../adapters/state/schema-version.js';
+import { refuseMigration } from '../core/schema-guard.js';
+import { type AppSpec, readAppSpec } from './app-spec.js';
+import { servedRelease } from './schema-facts.js';
+import { type AppRun, type DeployTarget, type PreparedRelease, type TargetState, TargetChangedError } from './targets/target.js';
 
 export interface DeployEngineDeps {
   /** The configuration in force now (it can change while the server runs). */
@@ -41,6 +45,8 @@ export interface DeployRequest {
   signal?: AbortSignal;
   /** How the deploy came about, in history, when not by a push or `bluegreen deploy`: `sync`. */
   note?: string;
+  /** Deploy even when the schema guard refuses the migration (`git push -o force-schema`, `bluegreen deploy --force`). */
+  forceSchema?: boolean;
 }
 
 export interface DeployEngine {
@@ -95,6 +101,8 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       });
     }
     await refuseEscapingSymlinks(reader, revision, mainNow === ZERO_SHA ? undefined : mainNow);
+    const spec = await readAppSpec(reader, revision);
+    const schemaNote = await guardSchema(request, config, spec, live);
 
     const targets = await deps.targets(colour);
     for (const target of targets) usedTargets.add(target);
@@ -102,9 +110,28 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     // Lines said after the push's first answer go to whoever asks for them next (see commit).
     let sayNow = request.say;
     const sayFor = (target: DeployTarget) => (line: string) => sayNow(several ? `[${target.label}] ${line}` : line);
+    const sayHost = (target: DeployTarget) => (line: string) => sayNow(`[${target.label}] ${line}`);
     request.say(`deploying ${revision.slice(0, 12)} to ${colour} on ${several ? `${targets.length} hosts` : `${targets[0]?.label}, ${targets[0]?.appRoot}`}`);
+    for (const line of spec.hooks.skipped) request.say(line);
+    const app: AppRun | undefined =
+      spec.hooks.run.size > 0 || config.sharedPaths.length > 0
+        ? { hooks: spec.hooks.run, shared: config.sharedPaths, timeoutSeconds: config.hookTimeoutSeconds, pusher: request.by, live: live === colour }
+        : undefined;
 
-    const { release, pairs } = await prepareEverywhere(request, config, targets, mainNow, sayFor);
+    const { release, pairs } = await prepareEverywhere(request, config, targets, mainNow, sayFor, app, sayHost);
+    const first = pairs[0];
+    if (spec.hooks.run.has('migrate') && first?.release.migrate) {
+      try {
+        await first.release.migrate();
+      } catch (error) {
+        await Promise.all(pairs.map((p) => p.release.discard()));
+        throw new UserError(`${messageOf(error)}; no host was switched`, { hint: error instanceof UserError ? error.hint : undefined, cause: error });
+      }
+      if (spec.schema.migratesTo !== undefined) {
+        writeSchemaVersion(config.dataDir, { version: spec.schema.migratesTo, colour, revision, at: new Date().toISOString() });
+        request.say(`the database is at schema version ${spec.schema.migratesTo} now`);
+      }
+    }
     // The last moment to back out: after the switch the hosts serve the new release.
     if (request.signal?.aborted) {
       await Promise.all(pairs.map((p) => p.release.discard()));
@@ -116,7 +143,8 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       revision,
       release,
       by: request.by,
-      note: request.note,
+      // Both say how the deploy came about: `sync`, and a schema guard it was forced past.
+      note: [request.note, schemaNote].filter((n) => n !== undefined).join('; ') || undefined,
       dataDir: config.dataDir,
       parallel: config.parallel,
       pairs,
@@ -127,6 +155,21 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
         sayNow = say;
       },
     });
+  }
+
+  /** Refuses a migration the live colour's release cannot work with (or notes that it was forced). */
+  async function guardSchema(request: DeployRequest, config: Config, spec: AppSpec, live: Colour | undefined): Promise<string | undefined> {
+    if (!spec.hooks.run.has('migrate') || spec.schema.migratesTo === undefined || !live) return undefined;
+    const refusal = refuseMigration({
+      database: readSchemaVersion(config.dataDir)?.version,
+      incoming: { colour: request.colour, revision: request.revision, schema: spec.schema },
+      runsMigrate: true,
+      live: await servedRelease(config.dataDir, live),
+    });
+    if (!refusal) return undefined;
+    if (!request.forceSchema) throw refusal;
+    request.say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing ran$/, '')}`);
+    return 'schema guard overridden (force)';
   }
 
   /**
@@ -140,6 +183,8 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     targets: DeployTarget[],
     mainNow: string,
     sayFor: (target: DeployTarget) => (line: string) => void,
+    app: AppRun | undefined,
+    sayHost: (target: DeployTarget) => (line: string) => void,
   ): Promise<{ release: string; pairs: { target: DeployTarget; release: PreparedRelease }[] }> {
     const { colour, revision, reader } = request;
     for (let attempt = 1; ; attempt++) {
@@ -156,7 +201,16 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
       });
       const release = freshReleaseId(deps.now?.() ?? new Date(), revision, states.flatMap((s) => s.releases));
       const prepared = await onEvery(targets, config.parallel, (target, index) =>
-        target.prepare({ colour, revision, release, state: states[index] as TargetState, reader, keepReleases: config.keepReleases, say: sayFor(target) }),
+        target.prepare({
+          colour,
+          revision,
+          release,
+          state: states[index] as TargetState,
+          reader,
+          keepReleases: config.keepReleases,
+          say: sayFor(target),
+          ...(app ? { app, sayHost: sayHost(target) } : {}),
+        }),
       );
       const done = prepared.done.map((d) => ({ target: d.target, release: d.value }));
       if (prepared.failed.length === 0) return { release, pairs: done };

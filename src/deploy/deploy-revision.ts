@@ -16,6 +16,8 @@ export interface DeployRevisionOptions {
   revision?: string;
   /** Deploy even when the colour is live (`--force-live`). */
   forceLive: boolean;
+  /** Run the migration even when the schema guard refuses it (`--force`). */
+  forceSchema?: boolean;
   /** Who deploys: the login name. */
   by: string;
   /** The colour production traffic goes to, or undefined when none is live yet (the provider's answer). */
@@ -83,7 +85,7 @@ async function deployNamed(options: DeployRevisionOptions, resolved: (revision: 
   const targets = await createTargets(config, colour);
   const engine = createDeployEngine({ config: () => config, targets: () => targets, liveColour: options.liveColour, log: say });
   try {
-    const deploy = await engine.prepare({ colour, revision, by: options.by, reader, say, forceLive: options.forceLive, note: options.note });
+    const deploy = await engine.prepare({ colour, revision, by: options.by, reader, say, forceLive: options.forceLive, note: options.note, forceSchema: options.forceSchema });
     try {
       // Under the colour's lock now: main moves only through a deploy, and none other runs.
       const main = (await reader.resolve(DEPLOY_REF)) ?? ZERO_SHA;

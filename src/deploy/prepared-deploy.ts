@@ -34,7 +34,7 @@ export function createPreparedDeploy(options: {
   revision: string;
   release: string;
   by: string;
-  /** How the deploy came about, in history (`sync`). */
+  /** How the deploy came about, in history (`sync`; a schema guard it was forced past). */
   note?: string;
   dataDir: string;
   parallel: number;
@@ -65,11 +65,11 @@ export function createPreparedDeploy(options: {
       by: options.by,
       outcome,
       ...(error === undefined ? {} : { error }),
+      ...(options.note === undefined ? {} : { note: options.note }),
       durationMs: (finishedAt || Date.now()) - started,
       hosts: targets.map((t) => t.label),
       files: releases[0]?.counts ?? { added: 0, changed: 0, removed: 0 },
       bytesSent: releases.reduce((sum, r) => sum + r.bytesSent, 0),
-      ...(options.note === undefined ? {} : { note: options.note }),
     });
   const releaseOf = (target: DeployTarget) => (pairs.find((p) => p.target === target) as (typeof pairs)[number]).release;
   const switchBack = async (switchedTargets: readonly DeployTarget[]) => {

@@ -145,6 +145,7 @@ export function createPushHandler(
           reader,
           say,
           forceLive: decision.options.includes('force-live'),
+          forceSchema: decision.options.includes('force-schema'),
           expectedMain: decision.deploy.oldrev,
           signal: interrupted,
         })

@@ -6,7 +6,8 @@ import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { isReleaseId } from '../core/release-id.js';
 import { createTargets } from './create-targets.js';
-import type { DeployTarget, TargetState } from './targets/target.js';
+import { hostsFailed } from './on-every-host.js';
+import type { DeployTarget, RestartContext, TargetState } from './targets/target.js';
 
 export interface HostReleases {
   host: string;
@@ -41,7 +42,13 @@ export async function listReleases(config: Config, colour: Colour): Promise<Host
  * Points every host of the colour at `release`, under the colour's lock; refused, naming the hosts, when some
  * host lacks it. Records the activation. Returns the revision it serves.
  */
-export async function activateRelease(config: Config, colour: Colour, release: string, by: string): Promise<string | undefined> {
+export async function activateRelease(
+  config: Config,
+  colour: Colour,
+  release: string,
+  by: string,
+  options: { say?: (line: string) => void; live?: boolean } = {},
+): Promise<string | undefined> {
   if (!isReleaseId(release)) {
     throw new UserError(`${JSON.stringify(release)} is not a release id (yyyymmddHHMMSS-sha12)`, { exitCode: 2, hint: `list them with \`bluegreen releases ${colour}\`` });
   }
@@ -60,7 +67,19 @@ export async function activateRelease(config: Config, colour: Colour, release: s
         });
       }
       const limit = pLimit(Math.max(1, config.parallel));
-      await Promise.all(targets.map((target) => limit(() => target.activate(release))));
+      const restart: RestartContext = { colour, pusher: by, live: options.live ?? false, timeoutSeconds: config.hookTimeoutSeconds, say: options.say ?? (() => undefined) };
+      const activated = await Promise.allSettled(targets.map((target) => limit(() => target.activate(release, restart))));
+      const failed = activated.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ target: targets[i] as DeployTarget, error: outcome.reason as unknown }] : []));
+      if (failed.length > 0) {
+        // Every host back where it was, restarted there.
+        await Promise.allSettled(
+          targets.map((target, i) => {
+            const previous = states[i]?.current;
+            return previous && previous !== release ? limit(() => target.activate(previous, restart)) : Promise.resolve();
+          }),
+        );
+        throw hostsFailed(`activating ${release}`, colour, failed, targets.length, 'every host is back on the release it served before');
+      }
       const after = await readAll(targets, config.parallel);
       const revision = after[0]?.currentRevision;
       await appendHistory(config.dataDir, { type: 'activate', at: new Date().toISOString(), colour, release, revision, by });

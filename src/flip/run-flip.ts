@@ -10,6 +10,9 @@ import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip 
 import { formatSeconds } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { sleep } from '../adapters/http/sleep.js';
+import { readSchemaVersion } from '../adapters/state/schema-version.js';
+import { refuseServing } from '../core/schema-guard.js';
+import { servedRelease } from '../deploy/schema-facts.js';
 
 export interface FlipOptions {
   config: Config;
@@ -18,6 +21,8 @@ export interface FlipOptions {
   by: string;
   say: (line: string) => void;
   dryRun?: boolean;
+  /** Flip even when the schema guard refuses (recorded in history). */
+  force?: boolean;
   /** Asked with the plan before anything moves (only on a TTY); false cancels. */
   confirm?: (planLines: string[]) => Promise<boolean>;
   /** How the flip is announced: a `rollback` is a flip back to the colour live before the last flip. Default `flip`. */
@@ -111,6 +116,7 @@ async function flipLocked(
   tell: (notice: Omit<Notice, 'by'>) => void,
 ): Promise<'flipped' | 'already-live'> {
   const { config, target, say } = options;
+  const note = await guardSchema(options, plan.alreadyLive);
   const locks = await lockBoth(config.dataDir, options.by);
   const started = Date.now();
   const phases: Record<string, number> = {};
@@ -124,6 +130,7 @@ async function flipLocked(
       by: options.by,
       outcome,
       ...(error ? { error } : {}),
+      ...(note ? { note } : {}),
       durationMs: Date.now() - started,
       phases,
     });
@@ -151,6 +158,21 @@ async function flipLocked(
   } finally {
     for (const lock of locks) await lock.release();
   }
+}
+
+/**
+ * Refuses a flip to a colour whose release does not work with the database's recorded schema version, unless
+ * forced (then says so, and returns the note history records).
+ */
+async function guardSchema(options: FlipOptions, alreadyLive: boolean): Promise<string | undefined> {
+  const database = readSchemaVersion(options.config.dataDir)?.version;
+  if (database === undefined || alreadyLive) return undefined;
+  const release = await servedRelease(options.config.dataDir, options.target);
+  const refusal = release && refuseServing({ database, release, action: `flipping to ${options.target}` });
+  if (!refusal) return undefined;
+  if (!options.force) throw refusal;
+  options.say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing was changed$/, '')}`);
+  return 'schema guard overridden (force)';
 }
 
 /** Both colours' locks, always in the same order; none held if either is taken. */

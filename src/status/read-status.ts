@@ -3,6 +3,9 @@ import type { Provider } from '../adapters/providers/provider.js';
 import { hostKeyFingerprint } from '../adapters/ssh/host-key.js';
 import { deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type LockHolder, readLock } from '../adapters/state/locks.js';
+import { readSchemaVersion } from '../adapters/state/schema-version.js';
+import { formatRange } from '../core/schema-guard.js';
+import { servedRelease } from '../deploy/schema-facts.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
@@ -42,6 +45,8 @@ export interface Status {
   colours: ColourStatus[];
   /** Git over SSH (null when BLUEGREEN_SSH_LISTEN is off): its host key's fingerprint, null before `serve` made it. */
   gitSsh: { hostKey: string | null } | null;
+  /** The schema guard: the database's recorded version (null before a migrate recorded one), each colour's compatible range. */
+  schema: { database: number | null; compatible: Partial<Record<Colour, string>> };
 }
 
 /** A host's label for status: the URL's host and port. */
@@ -106,5 +111,15 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
     }
   }
   const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
-  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh };
+  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, schema: await readSchemaStatus(config.dataDir) };
+}
+
+/** The database's recorded schema version and the range each colour's deployed release declares ('any' without one). */
+async function readSchemaStatus(dataDir: string): Promise<Status['schema']> {
+  const compatible: Partial<Record<Colour, string>> = {};
+  for (const colour of COLOURS) {
+    const release = await servedRelease(dataDir, colour).catch(() => undefined);
+    if (release) compatible[colour] = formatRange(release.schema);
+  }
+  return { database: readSchemaVersion(dataDir)?.version ?? null, compatible };
 }

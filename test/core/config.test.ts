@@ -270,3 +270,14 @@ t.test('lifecycle and notifications: BLUEGREEN_AUTO_FLIP, BLUEGREEN_NOTIFY_URLS 
   ]);
   t.same(errorsOf({ BLUEGREEN_NOTIFY_SECRET: ' padded' }), ['BLUEGREEN_NOTIFY_SECRET=(value hidden): expected no control characters or surrounding spaces']);
 });
+
+t.test('application settings: shared paths and the hook timeout', async (t) => {
+  const { config } = parseConfig({ BLUEGREEN_SHARED_PATHS: 'storage/, public/uploads/,.env', BLUEGREEN_HOOK_TIMEOUT: '60' }, cwd);
+  t.same(config?.sharedPaths, ['storage/', 'public/uploads/', '.env']);
+  t.equal(config?.hookTimeoutSeconds, 60);
+  t.equal(parseConfig({}, cwd).config?.hookTimeoutSeconds, 900);
+  for (const bad of ['/etc/passwd', 'a/../b', '.bluegreen/hooks', 'a,a/', './x']) {
+    t.match(errorsOf({ BLUEGREEN_SHARED_PATHS: bad }).join('\n'), /BLUEGREEN_SHARED_PATHS.*expected a comma-separated list of distinct paths relative to the release/);
+  }
+  t.match(errorsOf({ BLUEGREEN_HOOK_TIMEOUT: '0' }).join('\n'), /BLUEGREEN_HOOK_TIMEOUT.*expected 1 to 86400 seconds/);
+});

@@ -17,7 +17,7 @@ const incremental = (changes: TreeChange[]) =>
 
 /** The session's arguments by name (see deploySessionCommand). */
 function sessionArgs(plan: ReturnType<typeof planDeploy>) {
-  const [appRoot, staging, source, from, removalBytes, directoryBytes, withTar, rel, revision, expected, ...prune] = plan.session.slice(4);
+  const [appRoot, staging, source, from, removalBytes, directoryBytes, withTar, rel, revision, expected, , , ...prune] = plan.session.slice(4);
   return { appRoot, staging, source, from, removalBytes, directoryBytes, withTar, release: rel, revision, expected, prune };
 }
 /** Source, removal bytes, directory bytes, whether a tar follows. */

@@ -36,7 +36,7 @@ function setup(t: Test) {
   const exec = transport.exec.bind(transport);
   transport.exec = (argv, options) => {
     const script = argv[2] ?? '';
-    execs.push(script.includes('shift 10') ? 'session' : script.startsWith('host_state()') ? 'inspect' : 'other');
+    execs.push(script.includes('shift 12') ? 'session' : script.startsWith('host_state()') ? 'inspect' : 'other');
     onExecHook(argv);
     return exec(argv, options);
   };
@@ -46,7 +46,7 @@ function setup(t: Test) {
   const target = new PosixReleasesTarget(transport, appRoot, 'blue');
   const deploy = async (revision: string, keepReleases = 5) => {
     // The fields of the configuration the engine reads.
-    const config = { dataDir, lockWaitMs: 1000, parallel: 10, keepReleases, hosts: { blue: [{ kind: 'file', appRoot, url: '' }], green: [] } } as unknown as Config;
+    const config = { dataDir, lockWaitMs: 1000, parallel: 10, keepReleases, sharedPaths: [], hookTimeoutSeconds: 900, hosts: { blue: [{ kind: 'file', appRoot, url: '' }], green: [] } } as unknown as Config;
     const engine = createDeployEngine({ config: () => config, targets: () => [target], liveColour: async () => undefined, log: (line) => lines.push(line), now: () => new Date((clock += 60_000)) });
     const say = (line: string) => lines.push(line);
     const prepared = await engine.prepare({ colour: 'blue', revision, by: 'test', reader: new RevisionReader(path.join(work.dir, '.git')), say, forceLive: false });

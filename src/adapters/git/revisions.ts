@@ -109,6 +109,11 @@ export class RevisionReader {
     return this.once(`ls-tree ${revision} ${mode ?? ''}`, [revision], async () => parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision]), mode));
   }
 
+  /** The revision's files under `dir` (e.g. `.bluegreen`), in one small `git ls-tree`. */
+  listUnder(revision: string, dir: string): Promise<TreeEntry[]> {
+    return this.once(`ls-tree ${revision} -- ${dir}`, [revision], async () => parseLsTree(await this.git(['ls-tree', '-r', '-z', '--full-tree', revision, '--', dir])));
+  }
+
   /** Contents of small blobs (symlink targets), by blob id. */
   async readBlobs(blobs: readonly string[]): Promise<Map<string, string>> {
     const result = new Map<string, string>();

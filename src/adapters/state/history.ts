@@ -40,6 +40,8 @@ export interface FlipRecord {
   /** flipped; flipped-back (post-flip check failed, traffic returned); failed (traffic state in error). */
   outcome: 'flipped' | 'flipped-back' | 'failed';
   error?: string;
+  /** How the flip came about, e.g. forced past the schema guard. */
+  note?: string;
   durationMs: number;
   phases?: Record<string, number>;
 }

@@ -14,7 +14,8 @@ export function registerDeploy(program: Command, output: Output): void {
     .argument('<colour>', 'blue or green')
     .argument('[revision]', "a branch, tag or commit of the colour's repository (default: main)")
     .option('--force-live', 'deploy to the colour even if it is live (serves production traffic)')
-    .action(async (colourArg: string, revision: string | undefined, options: { forceLive?: boolean }) => {
+    .option('--force', 'run the migration even when the schema guard refuses it (recorded in history)')
+    .action(async (colourArg: string, revision: string | undefined, options: { forceLive?: boolean; force?: boolean }) => {
       const colour = parseColour(colourArg);
       const config = loadConfig(['deploy-ssh']);
       const provider = createProvider(config);
@@ -25,6 +26,7 @@ export function registerDeploy(program: Command, output: Output): void {
             colour,
             revision,
             forceLive: options.forceLive === true,
+            forceSchema: options.force === true,
             by: operatorName(),
             liveColour: () => provider.liveColour(),
             say: (line) => output.err(line),

@@ -14,6 +14,7 @@ import type { Output } from '../output.js';
 interface FlipCliOptions {
   dryRun?: boolean;
   yes?: boolean;
+  force?: boolean;
 }
 
 /** Who is flipping, for history and lock messages. */
@@ -32,6 +33,7 @@ async function flipTo(config: Config, target: Colour, options: FlipCliOptions, o
         by: operatorName(),
         say: (line) => output.err(line),
         dryRun: options.dryRun,
+        force: options.force,
         // Ask only a person at a terminal; scripts and CI get no prompt.
         confirm: confirmOnTerminal(options, output),
         event,
@@ -65,6 +67,7 @@ export function registerFlip(program: Command, output: Output): void {
     .argument('<colour>', 'blue or green')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'flip even when the schema guard refuses (recorded in history)')
     .action(async (colourArg: string, options: FlipCliOptions) => {
       const target = parseColour(colourArg);
       await flipTo(loadConfig(), target, options, output, 'flip');
@@ -75,6 +78,7 @@ export function registerFlip(program: Command, output: Output): void {
     .description('flip back to the colour that was live before the last flip (verified like any flip)')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'roll back even when the schema guard refuses (recorded in history)')
     .action(async (options: FlipCliOptions) => {
       const config = loadConfig();
       const target = await readRollbackTarget(config.dataDir);

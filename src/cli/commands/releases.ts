@@ -39,7 +39,7 @@ export function registerReleases(program: Command, output: Output): void {
       const by = os.userInfo().username;
       const revision = await withNotices(config, output, async (notify) => {
         try {
-          const activated = await activateRelease(config, colour, release, by);
+          const activated = await activateRelease(config, colour, release, by, { say: (line) => output.err(line) });
           notify({ event: 'activate', ok: true, colour, revision: activated ?? null, by, message: `${colour}: current -> releases/${release}` });
           return activated;
         } catch (error) {

@@ -30,6 +30,10 @@ export function registerStatus(program: Command, output: Output): void {
           if (c.lock) output.out(`         locked: ${c.lock.purpose} by ${c.lock.holder} since ${c.lock.since}`);
           if (c.behind) output.out(`         behind ${live}: \`bluegreen sync\` deploys ${live}'s revision to ${c.colour} (a warm standby)`);
         }
+        if (status.schema.database !== null) {
+          const ranges = Object.entries(status.schema.compatible).map(([colour, range]) => `${colour} works with ${range}`);
+          output.out(`database schema version: ${status.schema.database}${ranges.length ? ` (${ranges.join(', ')})` : ''}`);
+        }
         if (status.gitSsh) output.out(`git over SSH host key: ${status.gitSsh.hostKey ?? 'none yet (bluegreen serve makes it on first start)'}`);
       } finally {
         await provider.close();

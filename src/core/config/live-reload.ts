@@ -137,6 +137,8 @@ function valuesByVariable(config: Config): Record<string, unknown> {
     BLUEGREEN_AUTO_FLIP: config.autoFlip,
     BLUEGREEN_NOTIFY_URLS: config.notify.urls,
     BLUEGREEN_NOTIFY_SECRET: config.notify.secret,
+    BLUEGREEN_SHARED_PATHS: config.sharedPaths,
+    BLUEGREEN_HOOK_TIMEOUT: config.hookTimeoutSeconds,
   };
 }
 

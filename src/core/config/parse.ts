@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { COLOURS } from '../colour.js';
+import { isSharedPath } from '../remote-commands.js';
 import { formatHost, parseHosts } from './hosts.js';
 import { parseProvider } from './providers.js';
 import { createReader } from './reader.js';
@@ -37,6 +38,15 @@ const notifyUrlsSchema = z.string().transform((value, ctx) => {
   });
   return urls;
 });
+const sharedPathsSchema = z
+  .string()
+  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine(
+    (paths) => paths.every(isSharedPath) && new Set(paths.map((p) => p.replace(/\/$/, ''))).size === paths.length,
+    'expected a comma-separated list of distinct paths relative to the release, without . or .. parts, a trailing / for a directory, e.g. storage/,public/uploads/,.env',
+  );
+
+const hookTimeoutSchema = wholeNumber(' of seconds').refine((n) => n >= 1 && n <= 86400, 'expected 1 to 86400 seconds');
 
 /**
  * Turns the environment into a typed configuration, or into every problem found, each naming the variable,
@@ -105,6 +115,9 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   const autoFlip = read('BLUEGREEN_AUTO_FLIP', z.enum(['true', 'false'], { message: 'expected true or false' }), 'false') === 'true';
   const notifyUrls = read('BLUEGREEN_NOTIFY_URLS', notifyUrlsSchema, []);
   const notifySecret = read('BLUEGREEN_NOTIFY_SECRET', secretTextSchema);
+  // --- Applications
+  const sharedPaths = read('BLUEGREEN_SHARED_PATHS', sharedPathsSchema, []);
+  const hookTimeoutSeconds = read('BLUEGREEN_HOOK_TIMEOUT', hookTimeoutSchema, 900);
 
   if (reader.errors.length > 0) return { config: undefined, errors: reader.errors };
   // With the local router, production is the router; one on "any free port" has no address to give.
@@ -136,6 +149,8 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
       sudoCommands,
       autoFlip,
       notify: { urls: notifyUrls, secret: notifySecret },
+      sharedPaths,
+      hookTimeoutSeconds,
     },
     errors: [],
   };

@@ -83,6 +83,10 @@ export interface Config {
   autoFlip: boolean;
   /** BLUEGREEN_NOTIFY_URLS (webhooks told of deploys, flips, rollbacks, activations, syncs) and the secret that signs each body. */
   notify: { urls: string[]; secret: string | undefined };
+  /** BLUEGREEN_SHARED_PATHS: relative to the release, a trailing `/` for a directory. */
+  sharedPaths: string[];
+  /** BLUEGREEN_HOOK_TIMEOUT: how long one hook run may take. */
+  hookTimeoutSeconds: number;
 }
 
 export type Env = Record<string, string | undefined>;

@@ -70,6 +70,12 @@ export class DeploySession {
     return true;
   }
 
+  /** The lines printed before `line` (all of them when it was not printed). */
+  linesBefore(line: string): string[] {
+    const at = this.#lines.indexOf(line);
+    return at < 0 ? [...this.#lines] : this.#lines.slice(0, at);
+  }
+
   /** The lines printed after `line`. */
   linesAfter(line: string): string[] {
     const at = this.#lines.indexOf(line);

@@ -8,14 +8,17 @@ import {
   type HostState,
   SESSION,
   SESSION_HOST_CHANGED,
+  SESSION_SHARED_MISSING,
   activateCommand,
   diskUsageCommand,
   inspectCommand,
   parseInspect,
 } from '../../core/remote-commands.js';
 import { isDiskFull, remoteFailure } from '../../core/remote-failure.js';
+import type { HookContext, HookName } from '../../core/app-hooks.js';
 import { DeploySession } from './deploy-session.js';
-import { type DeployTarget, type PrepareInput, type PreparedRelease, type TargetState, TargetChangedError } from './target.js';
+import { runHook } from './run-hook.js';
+import { type DeployTarget, type PrepareInput, type PreparedRelease, type RestartContext, type TargetState, TargetChangedError } from './target.js';
 
 /** Reads what a host has now. */
 export async function inspectHost(transport: Transport, appRoot: string): Promise<HostState> {
@@ -83,12 +86,30 @@ export class PosixReleasesTarget implements DeployTarget {
         hint: `give the deploy user the app root: \`bluegreen provision ${this.colourName}\``,
       });
     }
-    const { changes, spareChanges, tree } = await timed('diff', async () => {
+    const { changes, spareChanges, treeChanges, tree } = await timed('diff', async () => {
       const changes = host.currentRevision ? await reader.diff(host.currentRevision, revision) : undefined;
       const spareChanges = changes && host.spareRevision ? await reader.diff(host.spareRevision, revision) : undefined;
-      return { changes, spareChanges, tree: changes ? [] : await reader.listTree(revision) };
+      const treeKnown = host.tree !== undefined && host.tree !== 'unknown';
+      const treeChanges = treeKnown && host.tree ? await reader.diff(host.tree, revision) : undefined;
+      const full = host.tree === undefined ? !changes : !treeChanges;
+      return { changes, spareChanges, treeChanges, tree: full ? await reader.listTree(revision) : [] };
     });
-    const plan = planDeploy({ colour: input.colour, appRoot: this.appRoot, revision, release: input.release, keepReleases: input.keepReleases, host, changes, spareChanges, tree });
+    const app = input.app;
+    const hooks = app?.hooks ?? new Set<HookName>();
+    const owned = app && (hooks.size > 0 || app.shared.length > 0) ? { copy: hooks.size > 0 ? ('real' as const) : ('link' as const), shared: app.shared } : undefined;
+    const plan = planDeploy({
+      colour: input.colour,
+      appRoot: this.appRoot,
+      revision,
+      release: input.release,
+      keepReleases: input.keepReleases,
+      host,
+      changes,
+      spareChanges,
+      treeChanges,
+      tree,
+      owned,
+    });
     const { added, changed, removed } = plan.counts;
     say(
       plan.base
@@ -112,12 +133,50 @@ export class PosixReleasesTarget implements DeployTarget {
       });
       if (result.code === SESSION_HOST_CHANGED) throw new TargetChangedError(this.label);
       await this.runQuietly(plan.discard);
+      if (result.code === SESSION_SHARED_MISSING) {
+        const missing = (result.stdout.split('\n').find((l) => l.startsWith(SESSION.sharedMissing)) ?? '').slice(SESSION.sharedMissing.length + 1);
+        throw new UserError(`cannot deploy to ${this.where()}: the shared file ${missing} (BLUEGREEN_SHARED_PATHS) is missing on the host`, {
+          hint: `create ${this.appRoot}/shared/${missing} on the host (as the deploy user): a shared file is configuration or a secret, never made up`,
+        });
+      }
       throw await this.explainDiskFull(remoteFailure('sending files', this.where(), this.appRoot, result), input.keepReleases);
     }
     say(`sent ${formatBytes(session.bytesSent)} in ${formatSeconds(phases.send ?? 0)}`);
+    for (const line of session.linesBefore(SESSION.staged)) if (line.startsWith('shared: ')) say(line);
+
+    const sayHost = input.sayHost ?? say;
+    const context = (release: string, previous: string | undefined, revisionOf: string): HookContext => ({
+      colour: input.colour,
+      revision: revisionOf,
+      release,
+      appRoot: this.appRoot,
+      previous,
+      host: this.label,
+      pusher: app?.pusher ?? '',
+      live: app?.live ?? false,
+    });
+    const hook = (name: HookName, dir: string, ctx: HookContext, quietIfAbsent = false) =>
+      runHook({ transport: this.transport, where: this.where(), appRoot: this.appRoot, hook: name, dir, context: ctx, timeoutSeconds: app?.timeoutSeconds ?? 900, say: sayHost, quietIfAbsent });
+    const staged = `${this.appRoot}/${plan.staging}`;
+    if (hooks.has('build')) {
+      try {
+        await timed('build', () => hook('build', staged, context(plan.release, host.current, revision)));
+      } catch (error) {
+        session.end();
+        await session.finished.catch(() => undefined);
+        await this.runQuietly(plan.discard);
+        throw error;
+      }
+    }
+    const restartPrevious = async () => {
+      if (!host.current || !host.currentRevision) return;
+      await hook('restart', `${this.appRoot}/releases/${host.current}`, context(host.current, undefined, host.currentRevision), true).catch((error: unknown) =>
+        say(`after switching back: ${(error as Error).message}`),
+      );
+    };
 
     const target = this;
-    return {
+    const prepared: PreparedRelease = {
       release: plan.release,
       base: plan.base,
       counts: plan.counts,
@@ -129,12 +188,24 @@ export class PosixReleasesTarget implements DeployTarget {
           throw remoteFailure('switching current', target.where(), target.appRoot, await session.finished);
         }
         say(`current -> releases/${plan.release} (switched in ${formatSeconds(phases.switch ?? 0)})`);
+        if (!hooks.has('restart')) return;
+        try {
+          await timed('restart', () => hook('restart', `${target.appRoot}/releases/${plan.release}`, context(plan.release, host.current, revision)));
+        } catch (error) {
+          await prepared.revert();
+          throw error;
+        }
       },
       async revert() {
         session.end();
         await session.finished.catch(() => undefined);
         await target.run('switching back', plan.revert);
-        say(`current -> ${plan.base ? `releases/${plan.base}` : 'nothing'} again (switched back)`);
+        say(`current -> ${host.current ? `releases/${host.current}` : 'nothing'} again (switched back)`);
+        await restartPrevious();
+      },
+      async migrate() {
+        if (!hooks.has('migrate')) return;
+        await timed('migrate', () => hook('migrate', staged, context(plan.release, host.current, revision)));
       },
       async discard() {
         session.end();
@@ -153,11 +224,35 @@ export class PosixReleasesTarget implements DeployTarget {
           .catch((error: unknown) => log(`after the deploy to ${target.where()}: ${(error as Error).message}`));
       },
     };
+    return prepared;
   }
 
-  async activate(release: string): Promise<void> {
+  async activate(release: string, restart?: RestartContext): Promise<void> {
+    const before = restart ? (this.known ?? (await inspectHost(this.transport, this.appRoot))).current : undefined;
     this.known = undefined;
     await this.run(`activating ${release}`, activateCommand(this.appRoot, release));
+    if (!restart) return;
+    const host = (this.known = await inspectHost(this.transport, this.appRoot));
+    await runHook({
+      transport: this.transport,
+      where: this.where(),
+      appRoot: this.appRoot,
+      hook: 'restart',
+      dir: `${this.appRoot}/releases/${release}`,
+      context: {
+        colour: restart.colour,
+        revision: host.currentRevision ?? '',
+        release,
+        appRoot: this.appRoot,
+        previous: before,
+        host: this.label,
+        pusher: restart.pusher,
+        live: restart.live,
+      },
+      timeoutSeconds: restart.timeoutSeconds,
+      say: (line) => restart.say(`[${this.label}] ${line}`),
+      quietIfAbsent: true,
+    });
   }
 
   /** Runs a clean-up command; its failure is not the deploy's (the next deploy's session clears leftovers). */

@@ -1,4 +1,5 @@
 import type { RevisionReader } from '../../adapters/git/revisions.js';
+import type { HookName } from '../../core/app-hooks.js';
 import type { Colour } from '../../core/colour.js';
 
 /** What a deploy target holds now. */
@@ -21,6 +22,22 @@ export interface PrepareInput {
   reader: RevisionReader;
   keepReleases: number;
   say: (line: string) => void;
+  /** The application's hooks and shared paths, when it has any. */
+  app?: AppRun;
+  /** Lines that always name the host (a hook's output). */
+  sayHost?: (line: string) => void;
+}
+
+/** How a deploy runs the application's hooks and links its shared paths. */
+export interface AppRun {
+  /** The hooks of the pushed tree that run. */
+  hooks: ReadonlySet<HookName>;
+  /** BLUEGREEN_SHARED_PATHS. */
+  shared: readonly string[];
+  timeoutSeconds: number;
+  pusher: string;
+  /** The colour takes production traffic. */
+  live: boolean;
 }
 
 /** A release made ready to serve on one target, not yet switched to. */
@@ -32,7 +49,9 @@ export interface PreparedRelease {
   readonly bytesSent: number;
   /** Milliseconds per phase (diff, send, switch), for the benchmark. */
   readonly phases: Record<string, number>;
-  /** Switches to the release. */
+  /** Before `commit`, on one target of the colour: runs the `migrate` hook in the prepared release. */
+  migrate?(): Promise<void>;
+  /** Switches to the release (then runs its `restart` hook; if that fails, back to the previous release). */
   commit(): Promise<void>;
   /** After `commit`: back to the release served before, the new one removed. */
   revert(): Promise<void>;
@@ -53,11 +72,21 @@ export interface DeployTarget {
   readonly appRoot: string;
   inspect(): Promise<TargetState>;
   prepare(input: PrepareInput): Promise<PreparedRelease>;
-  /** Points the target back at a release it holds. */
-  activate(release: string): Promise<void>;
+  /** Points the target back at a release it holds (then runs that release's `restart` hook, with `restart`). */
+  activate(release: string, restart?: RestartContext): Promise<void>;
   /** Resolves once the work started by `finish` is done. */
   idle(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Who asks for an activate, for the `restart` hook it runs. */
+export interface RestartContext {
+  colour: Colour;
+  pusher: string;
+  live: boolean;
+  timeoutSeconds: number;
+  /** Where the restart's output goes. */
+  say: (line: string) => void;
 }
 
 /**
