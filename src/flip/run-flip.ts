@@ -1,4 +1,4 @@
-import { checkHealth, readRevision } from '../adapters/http/checks.js';
+import { checkHealth, readRevision, waitUntilServing } from '../adapters/http/checks.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { type FlipRecord, appendHistory, deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type Lock, acquireLock, readLock } from '../adapters/state/locks.js';
@@ -8,7 +8,6 @@ import { UserError } from '../core/errors.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
 import { formatSeconds } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
-import { sleep } from '../adapters/http/sleep.js';
 
 export interface FlipOptions {
   config: Config;
@@ -191,30 +190,8 @@ async function runStep(step: FlipStep, options: FlipOptions, phases: Record<stri
       }
       break;
     case 'verify-public':
-      await waitForPublicRevision(step, timing);
+      await waitUntilServing(step.url, step.healthPath, step.revision, `${step.colour}'s`, timing);
       break;
   }
   phases[step.step === 'move' ? `move-${step.to}` : `${step.step}-${step.colour}`] = Date.now() - t0;
-}
-
-/** The public address may take a moment to follow (DNS-less, but load balancers drain): poll until it does. */
-async function waitForPublicRevision(step: Extract<FlipStep, { step: 'verify-public' }>, timing: { deadlineMs: number; intervalMs: number }) {
-  const deadline = Date.now() + timing.deadlineMs;
-  let last = '';
-  for (;;) {
-    try {
-      const serving = await readRevision(step.url, { timeoutMs: Math.min(5000, timing.deadlineMs) });
-      if (serving === step.revision) {
-        const health = await checkHealth(step.url, step.healthPath, { ...timing, deadlineMs: Math.max(0, deadline - Date.now()) });
-        if (health.ok) return;
-        last = health.summary;
-      } else {
-        last = `${step.url} serves ${serving.slice(0, 12)}, expected ${step.colour}'s ${step.revision.slice(0, 12)}`;
-      }
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
-    await sleep(timing.intervalMs);
-  }
 }

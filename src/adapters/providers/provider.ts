@@ -19,4 +19,7 @@ export interface Provider {
  * `moveTraffic` (and each read) gives up after this long, saying where traffic points then; `requestTimeoutMs`:
  * per HTTP request.
  */
-export type ProviderOptions = Partial<CloudTiming>;
+export type ProviderOptions = Partial<CloudTiming> & {
+  /** Where a provider tells what it found and corrected on its own (`azure-slots`: a swap made elsewhere); default stderr. */
+  log?: (line: string) => void;
+};
