@@ -2,7 +2,7 @@
  * A colour's hosts as they are now: the listed ones as they are, or those found by tag (DigitalOcean) or scale
  * set (Azure), addressed through the templates. Looked up again at every call: autoscaling adds and removes hosts.
  */
-import { type AppServiceSlots, createAppServiceSlots } from '../adapters/providers/azure/app-service.js';
+import { appServiceSlots } from '../adapters/providers/azure/app-service.js';
 import { createArmClient } from '../adapters/providers/azure/arm.js';
 import { scaleSetAddresses } from '../adapters/providers/azure/scale-set-addresses.js';
 import { createDigitalOceanApi } from '../adapters/providers/digitalocean/api.js';
@@ -58,11 +58,9 @@ export function createHostResolver(config: Config, options: ProviderOptions = {}
     throw new Error(`hosts by ${source.kind} need the matching provider, not ${provider.kind}`);
   }
 
-  let slots: AppServiceSlots | undefined;
   return async (colour) => {
     if (provider.kind === 'azure-slots') {
-      slots ??= createAppServiceSlots(provider, config.dataDir, options);
-      const { production, sites } = await slots.placement();
+      const { production, sites } = await appServiceSlots(provider, config.dataDir, options).placement();
       const site = sites[production === colour ? 'production' : 'idle'];
       return [{ kind: 'app-service-slot', slot: site.slot, host: site.host, scmHost: site.scmHost, appRoot: '/home/site/wwwroot', url: site.url }];
     }

@@ -50,7 +50,10 @@ export async function flipFacts(config: Config, provider: Provider, target: Colo
  * verify the target → move traffic → verify through the public address → record. If the public check
  * fails, traffic goes back where it was (verified too) and the flip fails saying so.
  */
-export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
+export async function runFlip(given: FlipOptions): Promise<FlipOutcome> {
+  // A provider that knows where production answers (App Service) stands in for an unset BLUEGREEN_PUBLIC_URL.
+  const publicUrl = given.config.publicUrl ?? (await given.provider.productionUrl?.());
+  const options = { ...given, config: { ...given.config, publicUrl } };
   const { config, provider, target, say } = options;
   const facts = await flipFacts(config, provider, target);
   const plan = planFlip(facts);

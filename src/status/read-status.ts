@@ -1,5 +1,5 @@
 import { checkHealth, readRevision } from '../adapters/http/checks.js';
-import type { Provider } from '../adapters/providers/provider.js';
+import type { Provider, SlotStatus } from '../adapters/providers/provider.js';
 import { hostKeyFingerprint } from '../adapters/ssh/host-key.js';
 import { deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type LockHolder, readLock } from '../adapters/state/locks.js';
@@ -37,6 +37,8 @@ export interface Status {
   colours: ColourStatus[];
   /** Git over SSH (null when BLUEGREEN_SSH_LISTEN is off): its host key's fingerprint, null before `serve` made it. */
   gitSsh: { hostKey: string | null } | null;
+  /** `azure-slots`: which colour is in which slot, each slot's host name and the REVISION it serves. */
+  slots?: SlotStatus[];
 }
 
 /** A host's label for status: the URL's host and port. */
@@ -91,5 +93,6 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
     }),
   ]);
   const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
-  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh };
+  const slots = provider.slots ? await provider.slots() : undefined;
+  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, ...(slots ? { slots } : {}) };
 }

@@ -29,6 +29,7 @@ export function registerStatus(program: Command, output: Output): void {
           }
           if (c.lock) output.out(`         locked: ${c.lock.purpose} by ${c.lock.holder} since ${c.lock.since}`);
         }
+        for (const slot of status.slots ?? []) output.out(`slot ${slot.slot}: ${slot.colour}, ${slot.host}, serving ${slot.revision ? slot.revision.slice(0, 12) : 'no REVISION'}`);
         if (status.gitSsh) output.out(`git over SSH host key: ${status.gitSsh.hostKey ?? 'none yet (bluegreen serve makes it on first start)'}`);
       } finally {
         await provider.close();

@@ -62,7 +62,22 @@ function siteOf(resource: any, role: SlotRole, slot: string, what: string): Slot
   return { role, slot, host, scmHost, url: `https://${host}/` };
 }
 
-export function createAppServiceSlots(config: SlotsConfig, dataDir: string, options: ProviderOptions = {}): AppServiceSlots {
+const shared = new WeakMap<SlotsConfig, AppServiceSlots>();
+
+/**
+ * The slots of one configuration, shared by its provider and its host lookups (one token, and one placement
+ * check at a time: a status asks for both colours and the live one at once, and a correction is said once).
+ */
+export function appServiceSlots(config: SlotsConfig, dataDir: string, options: ProviderOptions = {}): AppServiceSlots {
+  let slots = shared.get(config);
+  if (!slots) {
+    slots = createAppServiceSlots(config, dataDir, options);
+    shared.set(config, slots);
+  }
+  return slots;
+}
+
+function createAppServiceSlots(config: SlotsConfig, dataDir: string, options: ProviderOptions = {}): AppServiceSlots {
   const tokens = createAzureTokenSource(config.azure, options);
   const arm = createArmClient(config.azure, { ...options, tokens });
   const sitePath = arm.webPath('sites', config.webapp);
@@ -70,6 +85,7 @@ export function createAppServiceSlots(config: SlotsConfig, dataDir: string, opti
   const appWhat = `App Service app ${config.webapp} (AZURE_WEBAPP)`;
   const slotWhat = `slot ${config.slot} (AZURE_SLOT) of App Service app ${config.webapp}`;
 
+  let placing: ReturnType<AppServiceSlots['placement']> | undefined;
   const slots: AppServiceSlots = {
     tokens,
     async sites() {
@@ -77,20 +93,11 @@ export function createAppServiceSlots(config: SlotsConfig, dataDir: string, opti
       const [app, slot] = await Promise.all([arm.get(sitePath, API_VERSION, appWhat, deadline), arm.get(slotPath, API_VERSION, slotWhat, deadline)]);
       return { production: siteOf(app, 'production', 'production', appWhat), idle: siteOf(slot, 'idle', config.slot, slotWhat) };
     },
-    async placement(say = options.log ?? ((line) => process.stderr.write(`${line}\n`))) {
-      const sites = await slots.sites();
-      const serving = async (site: SlotSite) => readRevision(site.url).catch(() => undefined);
-      const [history, production, idle] = await Promise.all([readHistory(dataDir), serving(sites.production), serving(sites.idle)]);
-      const recorded = readSlotPlacement(dataDir);
-      const decided = decidePlacement({
-        recorded,
-        serving: { production, idle },
-        deployed: { blue: deployedRevision(history, 'blue')?.revision, green: deployedRevision(history, 'green')?.revision },
-        names: { production: slotName(sites.production), idle: slotName(sites.idle) },
+    placement(say = options.log ?? ((line) => process.stderr.write(`${line}\n`))) {
+      placing ??= place(say).finally(() => {
+        placing = undefined;
       });
-      if (decided.corrected) say(decided.corrected);
-      if (decided.production !== recorded) writeSlotPlacement(dataDir, decided.production);
-      return { production: decided.production, sites };
+      return placing;
     },
     async swap(production, say) {
       const deadline = arm.deadline();
@@ -113,5 +120,22 @@ export function createAppServiceSlots(config: SlotsConfig, dataDir: string, opti
       writeSlotPlacement(dataDir, otherColour(production));
     },
   };
+
+  async function place(say: (line: string) => void) {
+    const sites = await slots.sites();
+    const serving = async (site: SlotSite) => readRevision(site.url).catch(() => undefined);
+    const [history, production, idle] = await Promise.all([readHistory(dataDir), serving(sites.production), serving(sites.idle)]);
+    const recorded = readSlotPlacement(dataDir);
+    const decided = decidePlacement({
+      recorded,
+      serving: { production, idle },
+      deployed: { blue: deployedRevision(history, 'blue')?.revision, green: deployedRevision(history, 'green')?.revision },
+      names: { production: slotName(sites.production), idle: slotName(sites.idle) },
+    });
+    if (decided.corrected) say(decided.corrected);
+    if (decided.production !== recorded) writeSlotPlacement(dataDir, decided.production);
+    return { production: decided.production, sites };
+  }
+
   return slots;
 }
