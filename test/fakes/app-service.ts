@@ -67,6 +67,10 @@ export interface FakeAppService {
   brokenInProduction: string | undefined;
   /** Largest zip received, in bytes. */
   largestZip: number;
+  /** When set, a deploy unpacks only these paths of the zip (a test of a huge tree need not write it all to disk). */
+  unpackOnly: string[] | undefined;
+  /** The entries of the last zip unpacked, as `unzip -Z1` lists them. */
+  lastZipEntries: string[];
   close(): Promise<void>;
 }
 
@@ -158,7 +162,8 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
           const site = role === 'production' ? sites.production : sites.slot;
           rmSync(site, { recursive: true, force: true });
           mkdirSync(site);
-          execFileSync('unzip', ['-q', d.zip, '-d', site]);
+          fake.lastZipEntries = execFileSync('unzip', ['-Z1', d.zip], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+          execFileSync('unzip', ['-q', d.zip, ...(fake.unpackOnly ?? []), '-d', site]);
           rmSync(d.zip, { force: true });
           d.status = 4;
         }
@@ -279,6 +284,8 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
     },
     brokenInProduction: undefined,
     largestZip: 0,
+    unpackOnly: undefined,
+    lastZipEntries: [],
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

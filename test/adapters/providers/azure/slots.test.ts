@@ -3,13 +3,18 @@
  * names (BLUEGREEN_CONNECT_TO, TLS through a test CA): deploy to the slot holding the colour, flip by swap,
  * flip back after a failed public check, a failed Kudu deploy, a swap made behind bluegreen's back, 409 and 417.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { routeOutgoing } from '../../../../src/adapters/http/outgoing.js';
+import { createProvider } from '../../../../src/adapters/providers/index.js';
+import { parseConfig } from '../../../../src/core/config.js';
+import { readStatus } from '../../../../src/status/read-status.js';
 import { startFakeAppService } from '../../../fakes/app-service.js';
 import { requireBuild, runCli, startServe } from '../../../helpers/bluegreen.js';
-import { WorkRepo } from '../../../helpers/git-repo.js';
+import { WorkRepo, cleanGitEnv } from '../../../helpers/git-repo.js';
 import { push } from '../../../helpers/push-setup.js';
 
 requireBuild();
@@ -33,6 +38,11 @@ const env = {
   BLUEGREEN_VERIFY_TIMEOUT: '2',
   BLUEGREEN_LOCK_WAIT: '20',
 };
+// In this process too (status read here): the same routes, and the test CA a child gets from NODE_EXTRA_CA_CERTS.
+const config = parseConfig(env, dir).config!;
+routeOutgoing(config.connectTo, { extraCa: fake.ca.ca });
+const logged: string[] = [];
+const provider = createProvider(config, { log: (line) => logged.push(line) });
 const added = await runCli(dir, ['user', 'add', 'alice'], env);
 const token = added.stdout.split('\n')[1] ?? '';
 const server = await startServe(dir, env, t);
@@ -71,18 +81,20 @@ t.test('flip green swaps the slots (a 409 retried), verifies production, and sta
   t.match(flip.stdout + flip.stderr, /swapping staging with production/);
   t.equal(fake.revision('production'), revisions.green);
   t.equal(fake.requests.filter((r) => r.endsWith('/slotsswap')).length, 2, 'the 409 was asked again');
-  const status = await cli('status', '--json');
+  const status = await cli('status');
   t.equal(status.code, 0, status.stderr);
-  const json = JSON.parse(status.stdout);
+  t.match(status.stdout, new RegExp(`^slot production: green, bluegreen-demo-shop\\.azurewebsites\\.net, serving ${revisions.green!.slice(0, 12)}$`, 'm'));
+  t.match(status.stdout, new RegExp(`^slot staging: blue, ${fake.hosts.slot.replace(/\./g, '\\.')}, serving ${revisions.blue!.slice(0, 12)}$`, 'm'));
+  const json = await readStatus(config, provider);
   t.equal(json.live, 'green');
   t.same(
-    json.slots.map((s: any) => [s.slot, s.colour, s.revision]),
+    json.slots?.map((s) => [s.slot, s.colour, s.revision]),
     [
       ['production', 'green', revisions.green],
       ['staging', 'blue', revisions.blue],
     ],
   );
-  t.match(json.slots[1].host, slotHost);
+  t.match(json.slots?.[1]?.host, slotHost);
 });
 
 t.test('a flip whose public check fails swaps back', async (t) => {
@@ -112,12 +124,12 @@ t.test('a failed Kudu deploy rejects the push with its log URL; a busy Kudu (409
 
 t.test('a swap made behind bluegreen\'s back is noticed and the record corrected', async (t) => {
   fake.swapNow();
-  const status = await cli('status', '--json');
-  t.equal(status.code, 0, status.stderr);
-  t.equal(JSON.parse(status.stdout).live, 'blue');
-  t.match(status.stderr, /the slots were swapped outside bluegreen: production \(bluegreen-demo-shop\.azurewebsites\.net\) serves blue's [0-9a-f]{12}/);
-  const again = await cli('status', '--json');
-  t.notMatch(again.stderr, /swapped outside/, 'said once: the record now agrees');
+  logged.length = 0;
+  t.equal((await readStatus(config, provider)).live, 'blue');
+  t.match(logged, [/^the slots were swapped outside bluegreen: production \(bluegreen-demo-shop\.azurewebsites\.net\) serves blue's [0-9a-f]{12}/]);
+  t.equal(logged.length, 1, 'said once, though status asks for the live colour and both colours at once');
+  await readStatus(config, provider);
+  t.equal(logged.length, 1, 'the record now agrees');
 });
 
 t.test('a swap refused for the warm-up ping (417) says what to set', async (t) => {
@@ -127,4 +139,25 @@ t.test('a swap refused for the warm-up ping (417) says what to set', async (t) =
   t.match(flip.stderr, /did not answer the warm-up ping \(417/);
   t.match(flip.stderr, /WEBSITE_SWAP_WARMUP_PING_PATH/);
   t.equal(fake.revision('production'), revisions.blue, 'nothing swapped');
+});
+
+t.test('a 500 MB tree is zipped and sent as a stream: the server stays under 200 MB of memory', async (t) => {
+  // Five paths share one 100 MB blob: git stores and sends it once, bluegreen reads and zips it five times.
+  const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: work.dir, input: Buffer.alloc(100 << 20), env: cleanGitEnv() }).toString().trim();
+  for (let i = 1; i <= 5; i++) work.git('update-index', '--add', '--cacheinfo', `100644,${blob},big/part-${i}.bin`);
+  work.git('commit', '-q', '-m', 'big');
+  const revision = work.git('rev-parse', 'HEAD').trim();
+  fake.unpackOnly = ['REVISION', 'index.html'];
+  t.teardown(() => {
+    fake.unpackOnly = undefined;
+  });
+  const hwm = () => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1]);
+  const before = hwm();
+  const pushed = await push(work, 'green', 'main'); // blue is live since the swap behind bluegreen's back
+  t.equal(pushed.code, 0, pushed.output);
+  t.equal(fake.revision('slot'), revision);
+  t.same(fake.lastZipEntries.filter((entry) => entry.startsWith('big/')).sort(), [1, 2, 3, 4, 5].map((i) => `big/part-${i}.bin`));
+  t.ok(fake.largestZip < 10 << 20, `the zip is deflated (${fake.largestZip} bytes)`);
+  const hwmKiB = hwm();
+  t.ok(hwmKiB > 0 && hwmKiB < 200 * 1024, `the server's peak RSS is ${Math.round(hwmKiB / 1024)} MB (${Math.round(before / 1024)} MB before this push)`);
 });
