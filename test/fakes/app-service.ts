@@ -61,6 +61,10 @@ export interface FakeAppService {
   kuduBusyNext(count: number): void;
   /** The next N swaps answer 409. */
   swapBusyNext(count: number): void;
+  /** The next zip deploy is answered 403 (the service principal may not deploy). */
+  kuduForbidsNext(): void;
+  /** The slot resource lists no Repository (Kudu) host name, as with the SCM site turned off. */
+  scmHidden: boolean;
   /** The next swap answers 417 (the slot did not answer the warm-up ping). */
   swapWarmupFailsNext(): void;
   /** Production answers 503 to everything while it serves this revision (e.g. a sticky setting that breaks it). */
@@ -95,6 +99,7 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
   let kuduBusy = 0;
   let swapBusy = 0;
   let warmupFails = false;
+  let kuduForbids = false;
   const sitePath = `/subscriptions/${options.subscriptionId}/resourceGroups/${options.resourceGroup}/providers/Microsoft.Web/sites/${options.app}`;
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -122,7 +127,7 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
         hostNames: [host],
         hostNameSslStates: [
           { name: host, sslState: 'Disabled', hostType: 'Standard' },
-          { name: scm, sslState: 'Disabled', hostType: 'Repository' },
+          ...(role === 'slot' && fake.scmHidden ? [] : [{ name: scm, sslState: 'Disabled', hostType: 'Repository' }]),
         ],
       },
     };
@@ -133,6 +138,11 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
     const host = role === 'production' ? hosts.productionScm : hosts.slotScm;
     if (!authorized(req)) return json(res, 401, { Code: 'Unauthorized', Message: 'no valid bearer token' });
     if (req.method === 'POST' && url.pathname === '/api/zipdeploy') {
+      if (kuduForbids) {
+        kuduForbids = false;
+        req.resume();
+        return json(res, 403, { Code: 'Forbidden', Message: 'The client does not have authorization to perform action Microsoft.Web/sites/publish/Action.' });
+      }
       const running = deployments[role];
       if (kuduBusy > 0 || (running && running.status < 3)) {
         if (kuduBusy > 0) kuduBusy -= 1;
@@ -279,6 +289,10 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
     swapBusyNext: (count) => {
       swapBusy = count;
     },
+    kuduForbidsNext: () => {
+      kuduForbids = true;
+    },
+    scmHidden: false,
     swapWarmupFailsNext: () => {
       warmupFails = true;
     },

@@ -56,7 +56,7 @@ export function createKudu(where: { scmHost: string; slotName: string }, azure: 
       const started = await http.request({
         method: 'POST',
         url: '/api/zipdeploy?isAsync=true',
-        what,
+        what: `${base}/api/zipdeploy`,
         stream: { open, contentType: 'application/zip' },
         busy: [409],
         deadline: timing.now() + busyMs,
@@ -67,7 +67,7 @@ export function createKudu(where: { scmHost: string; slotName: string }, azure: 
         label: what,
         deadline: http.deadline(),
         look: async () => {
-          const answer = await http.request({ method: 'GET', url: pollUrl, what: `${what} (its status)`, pass: [202] });
+          const answer = await http.request({ method: 'GET', url: pollUrl, what: `${base}/api/deployments/latest`, pass: [202] });
           const status = Number(answer.body?.status);
           const text = String(answer.body?.status_text ?? '').split(/\r?\n/)[0] ?? '';
           if (status === 3) {
