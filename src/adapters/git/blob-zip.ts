@@ -47,7 +47,8 @@ export function blobZip(
     zip.end();
   };
   zip.on('error', fail);
-  zip.outputStream.on('end', () => objects.close());
+  // Ended, or dropped by its reader (an answer before the whole body was taken): git stops either way.
+  output.on('close', () => objects.close());
   zip.outputStream.pipe(output);
   fill().catch(fail);
   return output;
