@@ -93,6 +93,7 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
     }),
   ]);
   const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
-  const slots = provider.slots ? await provider.slots() : undefined;
+  // A provider that cannot be read now says so in liveError already.
+  const slots = provider.slots ? await provider.slots().catch(() => undefined) : undefined;
   return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, ...(slots ? { slots } : {}) };
 }

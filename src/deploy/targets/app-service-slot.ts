@@ -16,7 +16,7 @@ type SlotHost = Extract<HostTarget, { kind: 'app-service-slot' }>;
  */
 export class AppServiceSlotTarget implements DeployTarget {
   readonly label: string;
-  readonly appRoot = '/home/site/wwwroot';
+  readonly appRoot: string;
   private readonly kudu: Kudu;
 
   constructor(
@@ -25,6 +25,7 @@ export class AppServiceSlotTarget implements DeployTarget {
   ) {
     if (config.provider.kind !== 'azure-slots') throw new Error('an App Service slot target needs the azure-slots provider');
     this.label = `slot ${host.slot} (${host.host})`;
+    this.appRoot = host.appRoot;
     const azure = config.provider.azure;
     this.kudu = createKudu({ scmHost: host.scmHost, slotName: host.slot }, azure, createAzureTokenSource(azure));
   }

@@ -15,6 +15,8 @@ import { createArmClient } from './arm.js';
 import { type AzureTokenSource, createAzureTokenSource } from './token.js';
 
 const API_VERSION = '2023-12-01';
+/** Where App Service serves a site's files from (what zip deploy replaces). */
+export const SLOT_WEB_ROOT = '/home/site/wwwroot';
 
 /** One slot as Azure describes it. */
 export interface SlotSite {
