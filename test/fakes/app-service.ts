@@ -61,8 +61,8 @@ export interface FakeAppService {
   kuduBusyNext(count: number): void;
   /** The next N swaps answer 409. */
   swapBusyNext(count: number): void;
-  /** The next zip deploy is answered 403 (the service principal may not deploy). */
-  kuduForbidsNext(): void;
+  /** The next zip deploy is answered 403 (the service principal may not deploy) or 400 (not a zip). */
+  kuduRefusesNext(status: 400 | 403): void;
   /** The slot resource lists no Repository (Kudu) host name, as with the SCM site turned off. */
   scmHidden: boolean;
   /** The next swap answers 417 (the slot did not answer the warm-up ping). */
@@ -99,7 +99,7 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
   let kuduBusy = 0;
   let swapBusy = 0;
   let warmupFails = false;
-  let kuduForbids = false;
+  let kuduRefuses: 400 | 403 | undefined;
   const sitePath = `/subscriptions/${options.subscriptionId}/resourceGroups/${options.resourceGroup}/providers/Microsoft.Web/sites/${options.app}`;
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -138,10 +138,13 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
     const host = role === 'production' ? hosts.productionScm : hosts.slotScm;
     if (!authorized(req)) return json(res, 401, { Code: 'Unauthorized', Message: 'no valid bearer token' });
     if (req.method === 'POST' && url.pathname === '/api/zipdeploy') {
-      if (kuduForbids) {
-        kuduForbids = false;
+      if (kuduRefuses) {
+        const status = kuduRefuses;
+        kuduRefuses = undefined;
         req.resume();
-        return json(res, 403, { Code: 'Forbidden', Message: 'The client does not have authorization to perform action Microsoft.Web/sites/publish/Action.' });
+        return status === 403
+          ? json(res, 403, { Code: 'Forbidden', Message: 'The client does not have authorization to perform action Microsoft.Web/sites/publish/Action.' })
+          : json(res, 400, { Code: 'BadRequest', Message: 'The zip file is corrupt.' });
       }
       const running = deployments[role];
       if (kuduBusy > 0 || (running && running.status < 3)) {
@@ -289,8 +292,8 @@ export async function startFakeAppService(options: FakeAppServiceOptions): Promi
     swapBusyNext: (count) => {
       swapBusy = count;
     },
-    kuduForbidsNext: () => {
-      kuduForbids = true;
+    kuduRefusesNext: (status) => {
+      kuduRefuses = status;
     },
     scmHidden: false,
     swapWarmupFailsNext: () => {

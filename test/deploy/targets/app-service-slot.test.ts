@@ -60,13 +60,19 @@ t.test('a deploy whose slot does not then answer the health path fails, naming w
 });
 
 t.test('Kudu refusing the service principal is a configuration problem', async (t) => {
-  fake.kuduForbidsNext();
+  fake.kuduRefusesNext(403);
   const error = await rejectsWithUserError(t, prepare(work.write('index.html', 'ok').commit('ok')), {
     message: new RegExp(`^Kudu of slot staging refused POST https://${fake.hosts.slotScm.replace(/\./g, '\\.')}/api/zipdeploy \\(HTTP 403: The client does not have authorization`),
     hint: /Website Contributor role/,
     secrets: [secret],
   });
   t.equal(error?.exitCode, 2);
+  fake.kuduRefusesNext(400);
+  await rejectsWithUserError(t, prepare(work.write('index.html', 'ok again').commit('ok again')), {
+    message: new RegExp(`^Kudu of slot staging refused POST https://\\S+/api/zipdeploy \\(HTTP 400: The zip file is corrupt\\.\\)$`),
+    hint: new RegExp(`^see https://${fake.hosts.slotScm.replace(/\./g, '\\.')}/api/deployments for details$`),
+    secrets: [secret],
+  });
 });
 
 t.test('a slot keeps no earlier releases to activate, and has no host to provision', async (t) => {
