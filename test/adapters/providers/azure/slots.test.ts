@@ -1,7 +1,8 @@
 /**
  * App Service slots end to end: `bluegreen serve` and the CLI against the fake App Service under its real host
  * names (BLUEGREEN_CONNECT_TO, TLS through a test CA): deploy to the slot holding the colour, flip by swap,
- * flip back after a failed public check, a failed Kudu deploy, a swap made behind bluegreen's back, 409 and 417.
+ * flip back after a failed public check, a failed Kudu deploy, a swap made behind bluegreen's back, 409 and 417,
+ * and the server's memory while it zips a 500 MB tree.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
