@@ -1,6 +1,7 @@
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { checkConfigFiles } from '../adapters/config/config-files.js';
+import { routeOutgoing } from '../adapters/http/outgoing.js';
 import { type Config, type ConfigNeed, parseConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 
@@ -24,7 +25,7 @@ export function baseEnvironment(): NodeJS.ProcessEnv {
 
 /**
  * The validated configuration, or a ConfigError listing every problem (exit 2): every variable, then the
- * files the command is about to rely on (`needs`; the data dir always).
+ * files the command is about to rely on (`needs`; the data dir always). Applies BLUEGREEN_CONNECT_TO.
  */
 export function loadConfig(needs: readonly ConfigNeed[] = [], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   if (envFileProblem) throw new ConfigError([envFileProblem]);
@@ -32,5 +33,7 @@ export function loadConfig(needs: readonly ConfigNeed[] = [], env: NodeJS.Proces
   if (!result.config) throw new ConfigError(result.errors);
   const problems = checkConfigFiles(result.config, needs);
   if (problems.length > 0) throw new ConfigError(problems);
+  // Every command's outgoing requests (checks, clouds, Kudu) follow BLUEGREEN_CONNECT_TO from here on.
+  routeOutgoing(result.config.connectTo);
   return result.config;
 }

@@ -80,6 +80,12 @@ function hostVariable(config: Config, colour: Colour): string {
 /** The site a host of `colour` gets, refusing a host provision cannot prepare (on this machine; root as the deploy user). */
 function siteOf(config: Config, colour: Colour, host: HostTarget): ProvisionTarget {
   const variable = hostVariable(config, colour);
+  if (host.kind === 'app-service-slot') {
+    throw new UserError(`${colour} lives in App Service slot ${host.slot} (BLUEGREEN_PROVIDER=azure-slots): Azure runs it, there is no host to provision`, {
+      exitCode: 2,
+      hint: `deploy to it with git push ${colour} main`,
+    });
+  }
   if (host.kind !== 'ssh') {
     throw new UserError(
       config.embedded

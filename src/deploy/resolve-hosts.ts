@@ -2,6 +2,7 @@
  * A colour's hosts as they are now: the listed ones as they are, or those found by tag (DigitalOcean) or scale
  * set (Azure), addressed through the templates. Looked up again at every call: autoscaling adds and removes hosts.
  */
+import { SLOT_WEB_ROOT, appServiceSlots } from '../adapters/providers/azure/app-service.js';
 import { createArmClient } from '../adapters/providers/azure/arm.js';
 import { scaleSetAddresses } from '../adapters/providers/azure/scale-set-addresses.js';
 import { createDigitalOceanApi } from '../adapters/providers/digitalocean/api.js';
@@ -58,6 +59,11 @@ export function createHostResolver(config: Config, options: ProviderOptions = {}
   }
 
   return async (colour) => {
+    if (provider.kind === 'azure-slots') {
+      const { production, sites } = await appServiceSlots(provider, config.dataDir, options).placement();
+      const site = sites[production === colour ? 'production' : 'idle'];
+      return [{ kind: 'app-service-slot', slot: site.slot, host: site.host, scmHost: site.scmHost, appRoot: SLOT_WEB_ROOT, url: site.url }];
+    }
     const discovery = config.discovery;
     if (!discovery) return config.hosts[colour];
     return (await addresses(colour, discovery)).map((ip) => discoveredHost(discovery, config.appRoot, ip));

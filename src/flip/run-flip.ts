@@ -1,4 +1,4 @@
-import { checkHealth, readRevision } from '../adapters/http/checks.js';
+import { checkHealth, readRevision, waitUntilServing } from '../adapters/http/checks.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { type FlipRecord, appendHistory, deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type Lock, acquireLock, readLock } from '../adapters/state/locks.js';
@@ -9,7 +9,6 @@ import type { Notice } from '../core/notification.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
 import { formatSeconds } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
-import { sleep } from '../adapters/http/sleep.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import { refuseServing } from '../core/schema-guard.js';
 import { servedRelease } from '../deploy/schema-facts.js';
@@ -61,7 +60,10 @@ export async function flipFacts(config: Config, provider: Provider, target: Colo
  * verify the target → move traffic → verify through the public address → record. If the public check
  * fails, traffic goes back where it was (verified too) and the flip fails saying so.
  */
-export async function runFlip(options: FlipOptions): Promise<FlipOutcome> {
+export async function runFlip(given: FlipOptions): Promise<FlipOutcome> {
+  // A provider that knows where production answers (App Service) stands in for an unset BLUEGREEN_PUBLIC_URL.
+  const publicUrl = given.config.publicUrl ?? (await given.provider.productionUrl?.());
+  const options = { ...given, config: { ...given.config, publicUrl } };
   const { config, target } = options;
   const event = options.event ?? 'flip';
   const notify = (notice: Omit<Notice, 'by'>) => options.notify?.({ ...notice, by: options.by });
@@ -269,30 +271,8 @@ async function runStep(step: FlipStep, options: FlipOptions, phases: Record<stri
       }
       break;
     case 'verify-public':
-      await waitForPublicRevision(step, timing);
+      await waitUntilServing(step.url, step.healthPath, step.revision, `${step.colour}'s`, timing);
       break;
   }
   phases[step.step === 'move' ? `move-${step.to}` : `${step.step}-${step.colour}`] = Date.now() - t0;
-}
-
-/** The public address may take a moment to follow (DNS-less, but load balancers drain): poll until it does. */
-async function waitForPublicRevision(step: Extract<FlipStep, { step: 'verify-public' }>, timing: { deadlineMs: number; intervalMs: number }) {
-  const deadline = Date.now() + timing.deadlineMs;
-  let last = '';
-  for (;;) {
-    try {
-      const serving = await readRevision(step.url, { timeoutMs: Math.min(5000, timing.deadlineMs) });
-      if (serving === step.revision) {
-        const health = await checkHealth(step.url, step.healthPath, { ...timing, deadlineMs: Math.max(0, deadline - Date.now()) });
-        if (health.ok) return;
-        last = health.summary;
-      } else {
-        last = `${step.url} serves ${serving.slice(0, 12)}, expected ${step.colour}'s ${step.revision.slice(0, 12)}`;
-      }
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
-    await sleep(timing.intervalMs);
-  }
 }

@@ -1,5 +1,5 @@
 import { checkHealth, readRevision } from '../adapters/http/checks.js';
-import type { Provider } from '../adapters/providers/provider.js';
+import type { Provider, SlotStatus } from '../adapters/providers/provider.js';
 import { hostKeyFingerprint } from '../adapters/ssh/host-key.js';
 import { deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type LockHolder, readLock } from '../adapters/state/locks.js';
@@ -47,6 +47,8 @@ export interface Status {
   gitSsh: { hostKey: string | null } | null;
   /** The schema guard: the database's recorded version (null before a migrate recorded one), each colour's compatible range. */
   schema: { database: number | null; compatible: Partial<Record<Colour, string>> };
+  /** `azure-slots`: which colour is in which slot, each slot's host name and the REVISION it serves. */
+  slots?: SlotStatus[];
 }
 
 /** A host's label for status: the URL's host and port. */
@@ -111,7 +113,9 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
     }
   }
   const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
-  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, schema: await readSchemaStatus(config.dataDir) };
+  // A provider that cannot be read now says so in liveError already.
+  const slots = provider.slots ? await provider.slots().catch(() => undefined) : undefined;
+  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, schema: await readSchemaStatus(config.dataDir), ...(slots ? { slots } : {}) };
 }
 
 /** The database's recorded schema version and the range each colour's deployed release declares ('any' without one). */

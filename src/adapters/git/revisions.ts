@@ -5,6 +5,7 @@ import type { ReleaseEntry } from '../../core/symlinks.js';
 import { SYMLINK_MODE, type TreeChange, type TreeEntry, parseLsTree, parseRawDiff } from '../../core/tree-changes.js';
 import { childEnv } from '../process/child-env.js';
 import { blobTar } from './blob-tar.js';
+import { blobZip } from './blob-zip.js';
 import { catFile } from './cat-file.js';
 
 const execFileAsync = promisify(execFile);
@@ -135,6 +136,13 @@ export class RevisionReader {
     const links = tree ? tree.filter((entry) => entry.mode === SYMLINK_MODE) : await this.listTree(revision, SYMLINK_MODE);
     const targets = await this.readBlobs(links.map((link) => link.blob));
     return links.map((link) => ({ path: link.path, mode: link.mode, target: targets.get(link.blob) ?? '' }));
+  }
+
+  /** A zip of `revision`'s whole tree plus `extra` files (see blobZip). */
+  async zip(revision: string, extra: ReadonlyArray<{ path: string; content: Buffer }>): Promise<Readable> {
+    const tree = await this.listTree(revision);
+    const links = new Map((await this.symlinks(revision, tree)).map((link) => [link.path, link.target ?? ''] as const));
+    return blobZip({ cwd: this.repoDir, env: this.env }, revision, tree, links, extra);
   }
 
   /** A tar stream of `entries`, files of `revision`'s tree (see blobTar). */

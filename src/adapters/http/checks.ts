@@ -1,5 +1,6 @@
 /** HTTP checks against a colour's own address or the public address: health (N consecutive 2xx) and REVISION. */
 import { UserError } from '../../core/errors.js';
+import { formatSeconds } from '../../core/format.js';
 import { describeFetchError } from './fetch-problem.js';
 import { type Sleep, sleep as realSleep } from './sleep.js';
 
@@ -113,4 +114,36 @@ export async function readRevision(baseUrl: string, options: { timeoutMs?: numbe
     });
   }
   return revision;
+}
+
+/**
+ * Polls until `baseUrl` serves `revision` (its /REVISION) and answers 2xx on `healthPath`: an address may take a
+ * moment to follow (a load balancer draining, a slot restarting). Throws an Error saying what it saw last;
+ * `whose` names the revision in it (`green's`).
+ */
+export async function waitUntilServing(
+  baseUrl: string,
+  healthPath: string,
+  revision: string,
+  whose: string,
+  timing: { deadlineMs: number; intervalMs: number },
+): Promise<void> {
+  const deadline = Date.now() + timing.deadlineMs;
+  let last = '';
+  for (;;) {
+    try {
+      const serving = await readRevision(baseUrl, { timeoutMs: Math.min(5000, timing.deadlineMs) });
+      if (serving === revision) {
+        const health = await checkHealth(baseUrl, healthPath, { ...timing, deadlineMs: Math.max(0, deadline - Date.now()) });
+        if (health.ok) return;
+        last = health.summary;
+      } else {
+        last = `${baseUrl} serves ${serving.slice(0, 12)}, expected ${whose} ${revision.slice(0, 12)}`;
+      }
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
+    await realSleep(timing.intervalMs);
+  }
 }

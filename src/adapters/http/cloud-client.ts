@@ -11,6 +11,7 @@
  * Long-running operations (Azure-AsyncOperation, Location + 202) are followed by `followOperation`; any other
  * "wait until done" loop uses `poll`. Secrets and bearer tokens are replaced by their names in every message.
  */
+import type { Readable } from 'node:stream';
 import { UserError } from '../../core/errors.js';
 import { unreachable } from './fetch-problem.js';
 import { askedWaitMs, retryAfterMs } from './retry-after.js';
@@ -66,12 +67,16 @@ export interface CloudRequest {
   json?: unknown;
   /** Sent as `application/x-www-form-urlencoded`. */
   form?: URLSearchParams;
+  /** A streamed body (made anew for each try, so a retry sends it whole again) and its content type. */
+  stream?: { open(): Readable | Promise<Readable>; contentType: string };
   /** Names the resource in messages (`application gateway gw`): the call is then `<METHOD> <what>`, else `<service> <METHOD> <path>`. */
   what?: string;
   /** No retry starts after this (client clock, ms); default `deadline()`. */
   deadline?: number;
   /** Non-2xx statuses answered to the caller instead of refused (e.g. a 404 the caller explains). */
   pass?: readonly number[];
+  /** Statuses that mean "busy, try again" for this call (e.g. App Service's 409 while another operation runs). */
+  busy?: readonly number[];
 }
 
 /** One look of a `poll`: done with a value, or not yet (wait `waitMs`, default `pollIntervalMs`; `state` is for messages). */
@@ -169,15 +174,21 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
   async function send(method: string, url: URL, request: CloudRequest, token: string | undefined): Promise<CloudAnswer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    let body: string | URLSearchParams | undefined;
+    let body: string | URLSearchParams | Readable | undefined;
     if (request.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(request.json);
     } else if (request.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = request.form;
+    } else if (request.stream) {
+      headers['content-type'] = request.stream.contentType;
+      // fetch pulls an async iterable as the socket takes it: backpressure, never the whole body in memory.
+      body = await request.stream.open();
     }
-    const response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(t.requestTimeoutMs) });
+    // A streamed body may take longer than one request's timeout to send: the timeout then counts from the answer.
+    const signal = request.stream ? undefined : AbortSignal.timeout(t.requestTimeoutMs);
+    const response = await fetch(url, { method, headers, body, signal, ...(request.stream ? { duplex: 'half' } : {}) } as RequestInit);
     const text = await response.text();
     const { json, isJson } = parseBody(text);
     const said = isJson ? options.errorOf(json) : { message: text.slice(0, 200) };
@@ -223,7 +234,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
             options.tokens.invalidate();
             continue;
           }
-          if (!(answer.status === 429 || answer.status >= 500 || options.busy?.(answer))) throw options.refusal(answer, { method, path, what: request.what, label });
+          if (!(answer.status === 429 || answer.status >= 500 || options.busy?.(answer) || request.busy?.includes(answer.status))) throw options.refusal(answer, { method, path, what: request.what, label });
           problem = `HTTP ${answer.status}${answer.code ? ` ${answer.code}` : ''}${answer.message ? `: ${answer.message}` : ''}`;
           waitMs = askedWaitMs(answer.status, answer.headers, t.now()) ?? waitMs;
         }

@@ -2,6 +2,7 @@
 import type { Config } from '../../core/config.js';
 import { createAzureAppGatewayProvider } from './azure/app-gateway.js';
 import { createAzurePublicIpProvider } from './azure/public-ip.js';
+import { createAzureSlotsProvider } from './azure/slots.js';
 import { createDigitalOceanLoadBalancerProvider } from './digitalocean/load-balancer.js';
 import { createDigitalOceanProvider } from './digitalocean/reserved-ip.js';
 import { createLocalProvider } from './local/router.js';
@@ -19,6 +20,8 @@ export function createProvider(config: Config, options: ProviderOptions = {}): P
       return createAzureAppGatewayProvider(provider, options);
     case 'azure-ip':
       return createAzurePublicIpProvider(provider, options);
+    case 'azure-slots':
+      return createAzureSlotsProvider(provider, config.dataDir, options);
     case 'local':
       return createLocalProvider({ listen: provider.listen, dataDir: config.dataDir, ...options });
   }

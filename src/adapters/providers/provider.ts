@@ -11,6 +11,19 @@ export interface Provider {
   moveTraffic(colour: Colour, say: (line: string) => void): Promise<void>;
   /** Releases sockets, timers, servers. */
   close(): Promise<void>;
+  /** Where production answers when BLUEGREEN_PUBLIC_URL is unset, for a provider that knows (`azure-slots`). */
+  productionUrl?(): Promise<string>;
+  /** Which colour is in which slot, for a provider that decides where colours live (`azure-slots`). */
+  slots?(): Promise<SlotStatus[]>;
+}
+
+/** One slot as status shows it. */
+export interface SlotStatus {
+  slot: string;
+  colour: Colour;
+  host: string;
+  /** The REVISION it serves, or null. */
+  revision: string | null;
 }
 
 /**
@@ -19,4 +32,7 @@ export interface Provider {
  * `moveTraffic` (and each read) gives up after this long, saying where traffic points then; `requestTimeoutMs`:
  * per HTTP request.
  */
-export type ProviderOptions = Partial<CloudTiming>;
+export type ProviderOptions = Partial<CloudTiming> & {
+  /** Where a provider tells what it found and corrected on its own (`azure-slots`: a swap made elsewhere); default stderr. */
+  log?: (line: string) => void;
+};

@@ -4,7 +4,7 @@ import { LocalTransport } from './local-transport.js';
 import type { Transport } from './transport.js';
 
 /** The transport for a host: SSH with the deploy key, host keys checked against known_hosts; or local. */
-export function createTransport(host: HostTarget, keys: { sshKeyPath: string; knownHostsPath: string }): Transport {
+export function createTransport(host: Extract<HostTarget, { kind: 'ssh' | 'file' }>, keys: { sshKeyPath: string; knownHostsPath: string }): Transport {
   if (host.kind === 'file') return new LocalTransport();
   return new SshTransport({
     host: host.host,

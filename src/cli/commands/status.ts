@@ -34,6 +34,7 @@ export function registerStatus(program: Command, output: Output): void {
           const ranges = Object.entries(status.schema.compatible).map(([colour, range]) => `${colour} works with ${range}`);
           output.out(`database schema version: ${status.schema.database}${ranges.length ? ` (${ranges.join(', ')})` : ''}`);
         }
+        for (const slot of status.slots ?? []) output.out(`slot ${slot.slot}: ${slot.colour}, ${slot.host}, serving ${slot.revision ? slot.revision.slice(0, 12) : 'no REVISION'}`);
         if (status.gitSsh) output.out(`git over SSH host key: ${status.gitSsh.hostKey ?? 'none yet (bluegreen serve makes it on first start)'}`);
       } finally {
         await provider.close();

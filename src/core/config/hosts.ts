@@ -63,6 +63,7 @@ export function formatHost(host: string): string {
 
 /** One key per host and app root: two targets with the same key are the same place. */
 export function hostKey(target: HostLocation): string {
+  if (target.kind === 'app-service-slot') return `app-service://${target.scmHost}/${target.slot}`;
   return target.kind === 'ssh' ? `ssh://${target.host}:${target.port}${target.appRoot}` : `file://${target.appRoot}`;
 }
 
@@ -153,6 +154,16 @@ function parseDiscovery(reader: Reader, sources: Partial<Record<Colour, HostSour
     urlTemplate: reader.read('BLUEGREEN_URL_TEMPLATE', urlTemplateSchema, 'http://{ip}/'),
     network,
   };
+}
+
+/** With `azure-slots` the colours have no hosts to list: each lives in a slot, found at every deploy, flip and status. */
+export function slotHosts(reader: Reader): { embedded: false; hosts: Record<Colour, HostTarget[]>; discovery: undefined } {
+  for (const variable of ['BLUE_HOST', 'GREEN_HOST', 'BLUE_URL', 'GREEN_URL']) {
+    if (reader.isSet(variable)) {
+      reader.errors.push(`${variable} is set, but BLUEGREEN_PROVIDER=azure-slots deploys to the slots of AZURE_WEBAPP (their host names are read from Azure): remove ${variable}`);
+    }
+  }
+  return { embedded: false, hosts: { blue: [], green: [] }, discovery: undefined };
 }
 
 /** A comma-separated list: each item trimmed, empty items kept (so they are reported, not skipped). */

@@ -49,6 +49,9 @@ const RESTART_VARIABLES = new Set([
   'AZURE_PUBLIC_IP',
   'BLUE_NIC',
   'GREEN_NIC',
+  'AZURE_WEBAPP',
+  'AZURE_SLOT',
+  'BLUEGREEN_CONNECT_TO',
 ]);
 /** Changes that apply once the hosts' SSH connections are made again. */
 const RECONNECT_VARIABLES = new Set(['BLUEGREEN_SSH_KEY', 'BLUEGREEN_KNOWN_HOSTS']);

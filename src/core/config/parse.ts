@@ -2,7 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { COLOURS } from '../colour.js';
 import { isSharedPath } from '../remote-commands.js';
-import { formatHost, parseHosts } from './hosts.js';
+import { connectToSchema } from './connect-to.js';
+import { formatHost, parseHosts, slotHosts } from './hosts.js';
 import { parseProvider } from './providers.js';
 import { createReader } from './reader.js';
 import type { ConfigResult, Env } from './types.js';
@@ -84,7 +85,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
 
   // --- Traffic (before the hosts: a tag or scale set of the provider's may say where the hosts are)
   const provider = parseProvider(reader);
-  const { embedded, hosts, discovery } = parseHosts(reader, { dataDir, appRoot, provider });
+  const { embedded, hosts, discovery } = provider.kind === 'azure-slots' ? slotHosts(reader) : parseHosts(reader, { dataDir, appRoot, provider });
   // An address that points at one machine cannot take a colour of several.
   const oneHostOnly: Partial<Record<string, string>> = { digitalocean: 'digitalocean-lb', 'azure-ip': 'azure-appgw' };
   const instead = oneHostOnly[provider.kind];
@@ -110,6 +111,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
     '80',
   );
   const sudoCommands = read('BLUEGREEN_SUDO_COMMANDS', sudoCommandsSchema, []);
+  const connectTo = read('BLUEGREEN_CONNECT_TO', connectToSchema, []);
 
   // --- Lifecycle and notifications
   const autoFlip = read('BLUEGREEN_AUTO_FLIP', z.enum(['true', 'false'], { message: 'expected true or false' }), 'false') === 'true';
@@ -151,6 +153,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
       notify: { urls: notifyUrls, secret: notifySecret },
       sharedPaths,
       hookTimeoutSeconds,
+      connectTo,
     },
     errors: [],
   };

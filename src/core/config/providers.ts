@@ -5,7 +5,7 @@ import type { Reader } from './reader.js';
 import type { AzureCredentials, BalancerTarget, ProviderConfig } from './types.js';
 import { headerTokenSchema, httpUrlSchema, listenSchema, nameSchema, secretTextSchema } from './values.js';
 
-export const PROVIDER_KINDS = ['local', 'digitalocean', 'digitalocean-lb', 'azure-appgw', 'azure-ip'] as const;
+export const PROVIDER_KINDS = ['local', 'digitalocean', 'digitalocean-lb', 'azure-appgw', 'azure-ip', 'azure-slots'] as const;
 
 const apiBase = httpUrlSchema({ realPort: true, apiBase: true });
 
@@ -75,7 +75,7 @@ function azureCredentials(reader: Reader): AzureCredentials {
 }
 
 export function parseProvider(reader: Reader): ProviderConfig {
-  const kind = reader.read('BLUEGREEN_PROVIDER', z.enum(PROVIDER_KINDS, { message: 'expected one of digitalocean, digitalocean-lb, azure-appgw, azure-ip, local' }), 'local');
+  const kind = reader.read('BLUEGREEN_PROVIDER', z.enum(PROVIDER_KINDS, { message: 'expected one of digitalocean, digitalocean-lb, azure-appgw, azure-ip, azure-slots, local' }), 'local');
   const routerListen = reader.read('BLUEGREEN_ROUTER_LISTEN', listenSchema, { host: '127.0.0.1', port: 8080 });
   const name = (variable: string, why: string) => reader.required(variable, why, nameSchema, '');
   switch (kind) {
@@ -116,5 +116,12 @@ export function parseProvider(reader: Reader): ProviderConfig {
         nics: { blue: name('BLUE_NIC', why), green: name('GREEN_NIC', why) },
       };
     }
+    case 'azure-slots':
+      return {
+        kind: 'azure-slots',
+        azure: azureCredentials(reader),
+        webapp: name('AZURE_WEBAPP', 'the azure-slots provider deploys to and swaps the slots of this App Service app'),
+        slot: reader.read('AZURE_SLOT', nameSchema.refine((slot) => slot.toLowerCase() !== 'production', 'expected the second slot, not production'), 'staging'),
+      };
   }
 }

@@ -3,7 +3,9 @@ import type { Colour } from '../colour.js';
 /** Where a colour's releases live: a host over SSH, or a directory on this machine. */
 export type HostLocation =
   | { kind: 'ssh'; user: string; host: string; port: number; appRoot: string }
-  | { kind: 'file'; appRoot: string };
+  | { kind: 'file'; appRoot: string }
+  /** An App Service slot (`azure-slots`): `host` its defaultHostName, `scmHost` its Kudu; found, never configured. */
+  | { kind: 'app-service-slot'; slot: string; host: string; scmHost: string; appRoot: string };
 /** A host location plus its own HTTP address (for verification). */
 export type HostTarget = HostLocation & { url: string };
 
@@ -39,7 +41,17 @@ export type ProviderConfig =
   | { kind: 'digitalocean'; token: string; apiUrl: string; reservedIp: string; droplets: Record<Colour, string> }
   | { kind: 'digitalocean-lb'; token: string; apiUrl: string; loadBalancer: string; targets: Record<Colour, BalancerTarget> }
   | { kind: 'azure-appgw'; azure: AzureCredentials; gateway: string; routingRule: string; pools: Record<Colour, string> }
-  | { kind: 'azure-ip'; azure: AzureCredentials; publicIp: string; nics: Record<Colour, string> };
+  | { kind: 'azure-ip'; azure: AzureCredentials; publicIp: string; nics: Record<Colour, string> }
+  /** App Service: the colours live in the app's production slot and `slot`, exchanged by a swap. */
+  | { kind: 'azure-slots'; azure: AzureCredentials; webapp: string; slot: string };
+
+/** BLUEGREEN_CONNECT_TO: requests to `host:port` connect to `toHost:toPort` instead; TLS still checks `host`'s name. */
+export interface ConnectTo {
+  host: string;
+  port: number;
+  toHost: string;
+  toPort: number;
+}
 
 export interface Listen {
   host: string;
@@ -87,6 +99,8 @@ export interface Config {
   sharedPaths: string[];
   /** BLUEGREEN_HOOK_TIMEOUT: how long one hook run may take. */
   hookTimeoutSeconds: number;
+  /** BLUEGREEN_CONNECT_TO: where outgoing HTTP(S) requests to some host:port connect instead. */
+  connectTo: ConnectTo[];
 }
 
 export type Env = Record<string, string | undefined>;

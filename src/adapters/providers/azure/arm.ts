@@ -17,6 +17,8 @@ export interface ArmClient {
   networkPath(type: string, name: string): string;
   /** `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/{type}/{name}` */
   computePath(type: string, name: string): string;
+  /** `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/{type}/{name}` */
+  webPath(type: string, name: string): string;
   /** The time (ms, on the client's clock) an operation starting now must end by. */
   deadline(): number;
   /** GETs a resource; a 404 becomes a UserError saying `what` does not exist. */
@@ -25,6 +27,10 @@ export interface ArmClient {
   list<T = any>(path: string, apiVersion: string, what: string, deadline?: number): Promise<T[]>;
   /** PUTs a resource, follows its long-running operation to the end, and returns the resource as it is then. */
   put<T = any>(path: string, apiVersion: string, body: unknown, what: string, deadline?: number): Promise<T>;
+  /** POSTs an action; `pass` statuses are answered to the caller, `busy` ones retried until the deadline. */
+  post(path: string, apiVersion: string, body: unknown, what: string, options: { deadline: number; pass?: number[]; busy?: number[] }): Promise<CloudAnswer>;
+  /** Follows the long-running operation `started` began (Azure-AsyncOperation or Location) to its end. */
+  follow(started: CloudAnswer, label: string, deadline: number): Promise<CloudAnswer>;
 }
 
 const BUSY_CODES = new Set(['AnotherOperationInProgress', 'RetryableErrorDueToAnotherOperation']);
@@ -40,7 +46,8 @@ export function createArmClient(azure: AzureCredentials, options: ProviderOption
     console: 'the Azure portal (Activity log)',
     tokens: options.tokens ?? createAzureTokenSource(azure, options),
     secrets: [[azure.clientSecret, 'AZURE_CLIENT_SECRET']],
-    errorOf: (body) => ({ code: body?.error?.code, message: body?.error?.message }),
+    // App Service answers some errors with a top-level Code and Message instead.
+    errorOf: (body) => ({ code: body?.error?.code ?? body?.Code, message: body?.error?.message ?? body?.Message }),
     busy: (answer) => (answer.status === 409 || answer.status === 429) && BUSY_CODES.has(answer.code ?? ''),
     refusal(answer: CloudAnswer, { what, label }) {
       const said = `${answer.status} ${answer.code ?? `HTTP ${answer.status}`}${answer.message ? `: ${answer.message}` : ''}`;
@@ -66,6 +73,7 @@ export function createArmClient(azure: AzureCredentials, options: ProviderOption
   const arm: ArmClient = {
     networkPath: (type, name) => resourcePath('Microsoft.Network', type, name),
     computePath: (type, name) => resourcePath('Microsoft.Compute', type, name),
+    webPath: (type, name) => resourcePath('Microsoft.Web', type, name),
     deadline: http.deadline,
     async get(path, apiVersion, what, deadline = http.deadline()) {
       return (await http.request({ method: 'GET', url: withVersion(path, apiVersion), what, deadline })).body;
@@ -82,6 +90,9 @@ export function createArmClient(azure: AzureCredentials, options: ProviderOption
       }
       return items;
     },
+    post: (path, apiVersion, body, what, { deadline, pass, busy }) =>
+      http.request({ method: 'POST', url: withVersion(path, apiVersion), what, json: body, deadline, pass, busy }),
+    follow: (started, label, deadline) => http.followOperation(started, { label, deadline }),
     async put(path, apiVersion, body, what, deadline = http.deadline()) {
       const started = await http.request({ method: 'PUT', url: withVersion(path, apiVersion), what, json: body, deadline });
       await http.followOperation(started, { label: `the update of ${what}`, deadline });
