@@ -36,6 +36,13 @@ function Live({ status }) {
   return html`<p class="live unknown"><strong>No colour is live yet</strong> <span class="muted">(${status.provider})</span></p>`;
 }
 
+/** The schema guard's facts, as `bluegreen status` says them: nothing before a migrate recorded a version. */
+function Schema({ schema }) {
+  if (!schema || schema.database === null) return '';
+  const ranges = Object.entries(schema.compatible).map(([colour, range]) => `${colour} works with ${range}`);
+  return html`<p class="schema">database schema version: ${schema.database}${ranges.length ? ` (${ranges.join(', ')})` : ''}</p>`;
+}
+
 function ColourCard({ c, live, deployedBy, mayFlip, onFlip }) {
   const isLive = c.colour === live;
   return html`<section class=${`colour colour-${c.colour}`} aria-labelledby=${`h-${c.colour}`}>
@@ -205,6 +212,7 @@ function App() {
       ${problem && html`<p class="problem" role="alert">${problem}</p>`}
       ${status
         ? html`<${Live} status=${status} />
+          <${Schema} schema=${status.schema} />
           ${session?.mayFlip && lastFlip?.from && html`<p><button type="button" class="rollback" onClick=${() => setAsk({ operation: 'rollback' })}>Roll back to ${lastFlip.from}</button></p>`}
           <div class="colours">${COLOURS.map((colour) => {
             const c = status.colours.find((x) => x.colour === colour);

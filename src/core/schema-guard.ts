@@ -65,3 +65,17 @@ export function refuseServing(input: { database: number | undefined; release: Gu
     { hint: `deploy a release compatible with version ${database}, or override with --force (recorded in history)` },
   );
 }
+
+/** What history records when the schema guard was overridden. */
+export const SCHEMA_FORCED_NOTE = 'schema guard overridden (force)';
+
+/**
+ * A refusal of refuseServing stands unless forced; forced, it is said (as what disagrees) and the note history
+ * records is returned. Undefined: nothing was refused.
+ */
+export function forceServing(refusal: UserError | undefined, force: boolean | undefined, say: (line: string) => void): string | undefined {
+  if (!refusal) return undefined;
+  if (!force) throw refusal;
+  say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing was changed$/, '')}`);
+  return SCHEMA_FORCED_NOTE;
+}

@@ -1,12 +1,15 @@
 import pLimit from 'p-limit';
 import { appendHistory } from '../adapters/state/history.js';
 import { acquireLock } from '../adapters/state/locks.js';
+import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import type { Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { isReleaseId } from '../core/release-id.js';
+import { forceServing, refuseServing } from '../core/schema-guard.js';
 import { createTargets } from './create-targets.js';
 import { hostsFailed } from './on-every-host.js';
+import { revisionRelease } from './schema-facts.js';
 import type { DeployTarget, RestartContext, TargetState } from './targets/target.js';
 
 export interface HostReleases {
@@ -38,17 +41,20 @@ export async function listReleases(config: Config, colour: Colour): Promise<Host
   });
 }
 
+export interface ActivateOptions {
+  say?: (line: string) => void;
+  /** The colour taking production traffic, as the provider reports it (undefined: none, or it could not tell). */
+  liveColour?: () => Promise<Colour | undefined>;
+  /** Activate the live colour's release even when the schema guard refuses (recorded in history). */
+  force?: boolean;
+}
+
 /**
  * Points every host of the colour at `release`, under the colour's lock; refused, naming the hosts, when some
- * host lacks it. Records the activation. Returns the revision it serves.
+ * host lacks it, and by the schema guard when the colour is live and the release does not work with the
+ * database's version. Records the activation. Returns the revision it serves.
  */
-export async function activateRelease(
-  config: Config,
-  colour: Colour,
-  release: string,
-  by: string,
-  options: { say?: (line: string) => void; live?: boolean } = {},
-): Promise<string | undefined> {
+export async function activateRelease(config: Config, colour: Colour, release: string, by: string, options: ActivateOptions = {}): Promise<string | undefined> {
   if (!isReleaseId(release)) {
     throw new UserError(`${JSON.stringify(release)} is not a release id (yyyymmddHHMMSS-sha12)`, { exitCode: 2, hint: `list them with \`bluegreen releases ${colour}\`` });
   }
@@ -66,8 +72,11 @@ export async function activateRelease(
           hint: `every host of a colour serves the same release: pick one all hosts have (\`bluegreen releases ${colour}\`), or deploy with \`bluegreen deploy ${colour}\``,
         });
       }
+      const say = options.say ?? (() => undefined);
+      const live = (await options.liveColour?.()) === colour;
+      const note = live ? await guardActivation(config, colour, release, options.force, say) : undefined;
       const limit = pLimit(Math.max(1, config.parallel));
-      const restart: RestartContext = { colour, pusher: by, live: options.live ?? false, timeoutSeconds: config.hookTimeoutSeconds, say: options.say ?? (() => undefined) };
+      const restart: RestartContext = { colour, pusher: by, live, timeoutSeconds: config.hookTimeoutSeconds, say };
       const activated = await Promise.allSettled(targets.map((target) => limit(() => target.activate(release, restart))));
       const failed = activated.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ target: targets[i] as DeployTarget, error: outcome.reason as unknown }] : []));
       if (failed.length > 0) {
@@ -82,10 +91,18 @@ export async function activateRelease(
       }
       const after = await readAll(targets, config.parallel);
       const revision = after[0]?.currentRevision;
-      await appendHistory(config.dataDir, { type: 'activate', at: new Date().toISOString(), colour, release, revision, by });
+      await appendHistory(config.dataDir, { type: 'activate', at: new Date().toISOString(), colour, release, revision, by, ...(note ? { note } : {}) });
       return revision;
     });
   } finally {
     await lock.release();
   }
+}
+
+/** The schema guard for a release that would serve production at once (the live colour's). */
+async function guardActivation(config: Config, colour: Colour, release: string, force: boolean | undefined, say: (line: string) => void): Promise<string | undefined> {
+  const database = readSchemaVersion(config.dataDir)?.version;
+  if (database === undefined) return undefined;
+  const guarded = await revisionRelease(config.dataDir, colour, release.slice(-12));
+  return forceServing(guarded && refuseServing({ database, release: guarded, action: `activating ${release} on the live colour ${colour}` }), force, say);
 }

@@ -10,7 +10,7 @@ import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip 
 import { formatSeconds } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
-import { refuseServing } from '../core/schema-guard.js';
+import { forceServing, refuseServing } from '../core/schema-guard.js';
 import { servedRelease } from '../deploy/schema-facts.js';
 
 export interface FlipOptions {
@@ -170,11 +170,7 @@ async function guardSchema(options: FlipOptions, alreadyLive: boolean): Promise<
   const database = readSchemaVersion(options.config.dataDir)?.version;
   if (database === undefined || alreadyLive) return undefined;
   const release = await servedRelease(options.config.dataDir, options.target);
-  const refusal = release && refuseServing({ database, release, action: `flipping to ${options.target}` });
-  if (!refusal) return undefined;
-  if (!options.force) throw refusal;
-  options.say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing was changed$/, '')}`);
-  return 'schema guard overridden (force)';
+  return forceServing(release && refuseServing({ database, release, action: `flipping to ${options.target}` }), options.force, options.say);
 }
 
 /** Both colours' locks, always in the same order; none held if either is taken. */

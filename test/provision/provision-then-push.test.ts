@@ -6,11 +6,12 @@
  * nothing, `--cloud-init` prints user-data, `releases` marks current, `activate` switches back and the web
  * server follows. Green is a second machine (127.0.0.35), provisioned while the server runs.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { packageRoot } from '../../src/package-root.js';
 import t, { type Test } from 'tap';
 import { cleanEnv, requireBuild, runCli, startServe, type CliResult, type RunningServe } from '../helpers/bluegreen.js';
 import { startDebianRoot, type DebianRoot } from '../helpers/debian-root.js';
@@ -19,6 +20,7 @@ import { WorkRepo } from '../helpers/git-repo.js';
 const execFileAsync = promisify(execFile);
 requireBuild();
 
+const REPO = packageRoot();
 const BLUE_ADDRESS = '127.0.0.34';
 const GREEN_ADDRESS = '127.0.0.35';
 const RELEASE = /^\d{14}-[0-9a-f]{12}$/;
@@ -31,6 +33,8 @@ let env: Record<string, string>;
 const web = { blue: '', green: '' };
 let server: RunningServe | undefined;
 let work: WorkRepo;
+/** alice's push token. */
+let token = '';
 
 async function cli(args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
   return runCli(dir, args, { ...env, ...extra });
@@ -51,7 +55,7 @@ async function ensureServer(): Promise<void> {
   if (server) return;
   const added = await cli(['user', 'add', 'alice']);
   if (added.code !== 0) throw new Error(`user add failed:\n${added.stdout}${added.stderr}`);
-  const token = added.stdout.split('\n')[1] ?? '';
+  token = added.stdout.split('\n')[1] ?? '';
   server = await startServe(dir, env, t);
   work = new WorkRepo();
   t.teardown(() => work.cleanup());
@@ -93,6 +97,8 @@ t.before(async () => {
     BLUEGREEN_KNOWN_HOSTS: path.join(dir, 'known_hosts'),
     BLUEGREEN_ADMIN_KEY: blue.adminKeyPath,
     BLUEGREEN_WEB_LISTEN: web.blue,
+    // What examples/static-app needs (the last subtest): a reload of Apache through sudo.
+    BLUEGREEN_SUDO_COMMANDS: '/usr/sbin/apache2ctl graceful',
   };
 });
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,6 +115,7 @@ t.test('blue: provision, push main, served by the web server; releases and activ
   t.match(out, `blue: host key: added to ${env.BLUEGREEN_KNOWN_HOSTS} (matches --host-key)`);
   t.match(out, /^blue: logged in as root$/m);
   t.match(out, /^blue: web-server: changed \(installed apache2\)$/m);
+  t.match(out, /^blue: sudoers: changed/m, 'the sudo rule for the restart hook');
   for (const step of ['deploy-user', 'authorized-key', 'app-root', 'placeholder-release', 'site-config', 'listen', 'site-enabled', 'web-server-running']) {
     t.match(out, new RegExp(`^blue: ${step}: changed`, 'm'), `step ${step} reported changed`);
   }
@@ -231,4 +238,111 @@ t.test('green, a second machine: dry run, then provision (--accept-new-host-key 
   t.match(JSON.parse(again.stdout), { hosts: [{ hostKey: { status: 'known' }, changes: 0 }] });
   t.equal(currentRelease(green), deployed);
   t.equal((await get('green', 'REVISION')).body, `${v3}\n`, 'a second provision leaves the deployed release in place');
+});
+
+/** A push whose stderr is read as it streams: each line with the time it reached the client. */
+async function pushLive(dir: string, remote: string): Promise<{ code: number | null; lines: { at: number; line: string }[]; output: string }> {
+  const child = spawn('git', ['push', remote, 'main'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: { at: number; line: string }[] = [];
+  let partial = '';
+  child.stdout.resume();
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split(/\r?\n|\r/);
+    partial = parts.pop() ?? '';
+    for (const line of parts) lines.push({ at: Date.now(), line });
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (partial) lines.push({ at: Date.now(), line: partial });
+  return { code, lines, output: lines.map((l) => l.line).join('\n') };
+}
+
+t.test('examples/static-app on provisioned blue, as the deploy user: three deploys, an uploaded file, a rollback; shared .env intact; Apache reloaded through sudo', async (t) => {
+  await ensureServer();
+  // The application's server: the same data dir and users, with the example's shared paths.
+  await server!.stop();
+  const app = await startServe(dir, { ...env, BLUEGREEN_SHARED_PATHS: '.env,uploads/' }, t);
+  // The same repository goes on with the application in place of the static pages.
+  const shop = work;
+  shop.git('rm', '-rq', '.');
+  cpSync(path.join(REPO, 'examples/static-app'), shop.dir, { recursive: true });
+  const base = new URL(app.gitUrl);
+  shop.git('remote', 'set-url', 'blue', `${base.protocol}//alice:${token}@${base.host}/blue.git`);
+
+  // The configuration, put in place once by hand as the deploy user (a shared file is never made up).
+  const dotenv = 'APP_NAME=shop\nACCENT=teal\nSECRET=do-not-serve\n';
+  const asDeploy = (script: string) => blue.run(['su', 'deploy', '-s', '/bin/sh', '-c', script]);
+  t.equal(asDeploy(`printf '${dotenv.replace(/\n/g, '\\n')}' > /var/www/app/shared/.env`).code, 0, 'the deploy user writes shared/.env');
+  const sharedEnv = () => readFileSync(blue.path('var/www/app/shared/.env'), 'utf8');
+  // Apache's own log says so on each graceful restart (AH00493 with the event MPM, AH00171 with prefork).
+  const apacheLog = () => readFileSync(blue.path('var/log/apache2/error.log'), 'utf8');
+  const reloads = () => (apacheLog().match(/AH00493|AH00171/g) ?? []).length;
+  const reloadsBefore = reloads();
+  const host = `deploy@${BLUE_ADDRESS}:${blue.sshPort}`;
+
+  const deployOnce = async (message: string) => {
+    const revision = shop.commit(message);
+    const pushed = await pushLive(shop.dir, 'blue');
+    t.equal(pushed.code, 0, pushed.output);
+    const release = currentRelease(blue);
+    t.ok(release.endsWith(`-${revision.slice(0, 12)}`), `${message}: current is the pushed release`);
+    const page = await get('blue', '');
+    t.match(page.body, '<h1>shop</h1>', `${message}: the build read the shared .env`);
+    t.match(page.body, `release ${release} (revision ${revision}), built on ${host}`, `${message}: the page is this release's build`);
+    t.equal(sharedEnv(), dotenv, `${message}: shared .env intact`);
+    return { revision, release, pushed };
+  };
+
+  // 1. First deploy: shared paths linked (uploads/ seeded from the release), build, migrate, restart, in order.
+  const one = await deployOnce('shop v1');
+  const order = [
+    'shared: created shared/uploads from the release',
+    `[${host}] build: building release ${one.release} for blue`,
+    `[${host}] migrate: applying 001-uploads-table.sql`,
+    `current -> releases/${one.release}`,
+    `[${host}] restart: apache reloaded for release ${one.release} (live: false)`,
+  ];
+  const at = order.map((text) => one.pushed.lines.findIndex((l) => l.line.includes(text)));
+  t.ok(at.every((i) => i >= 0) && at.every((i, k) => k === 0 || i > at[k - 1]!), `hook output in order:\n${one.pushed.output}`);
+  const deployUid = Number(blue.run(['id', '-u', 'deploy']).stdout);
+  t.equal(statSync(blue.path(`var/www/app/releases/${one.release}/index.html`)).uid, deployUid, 'build ran as the deploy user');
+  const css = (await get('blue', 'assets/site.css')).body;
+  t.match(css, `for revision ${one.revision}`, 'the stylesheet was generated');
+  t.match(css, 'color: teal');
+  for (const hidden of ['.env', '.bluegreen/hooks/build', '.bluegreen/schema']) t.equal((await get('blue', hidden)).status, 403, `${hidden} is not served`);
+
+  // 2. A file uploaded to the site (over SSH, as the deploy user), into the shared directory.
+  t.equal(asDeploy("printf 'hello from a visitor\\n' > /var/www/app/shared/uploads/hello.txt").code, 0);
+  const uploaded = async (what: string) => t.equal((await get('blue', 'uploads/hello.txt')).body, 'hello from a visitor\n', `${what}: the uploaded file is served`);
+  await uploaded('after the upload');
+
+  // 3. Second deploy, its build printing a line before a pause: the line reaches the pusher while the hook sleeps.
+  const buildHook = path.join(shop.dir, '.bluegreen/hooks/build');
+  const build = readFileSync(buildHook, 'utf8');
+  writeFileSync(buildHook, build.replace('set -eu\n', 'set -eu\necho "warming the cache"\nsleep 2\necho "cache warm"\n'));
+  const two = await deployOnce('shop v2');
+  const seen = (text: string) => two.pushed.lines.find((l) => l.line.includes(`] build: ${text}`))?.at ?? NaN;
+  const early = seen('cache warm') - seen('warming the cache');
+  t.ok(early >= 1500, `the line before the pause reached the pusher ${early} ms before the one after it`);
+  t.notMatch(two.pushed.output, /migrate: applying/, 'no migration left to apply');
+  await uploaded('after the second deploy');
+
+  // 4. Third deploy.
+  writeFileSync(buildHook, build);
+  writeFileSync(path.join(shop.dir, 'src/site.css'), `${readFileSync(path.join(shop.dir, 'src/site.css'), 'utf8')}h1 { letter-spacing: .1em; }\n`);
+  await deployOnce('shop v3');
+  t.match((await get('blue', 'assets/site.css')).body, 'letter-spacing');
+  await uploaded('after the third deploy');
+
+  // 5. Roll back to the second release: its restart runs again.
+  const rolled = await cli(['activate', 'blue', two.release]);
+  ok(t, rolled, 'activate blue');
+  t.match(rolled.stderr, `[${host}] restart: apache reloaded for release ${two.release} (live: false)`);
+  t.equal(currentRelease(blue), two.release);
+  t.match((await get('blue', '')).body, `release ${two.release} (revision ${two.revision})`, 'the older release is served');
+  t.notMatch((await get('blue', 'assets/site.css')).body, 'letter-spacing', 'with its own generated files');
+  await uploaded('after the rollback');
+  t.equal(sharedEnv(), dotenv, 'shared .env intact after the rollback');
+  // The last reload is logged once Apache has handled the signal: wait for it (a few ms, at most 5 s).
+  for (let i = 0; i < 100 && reloads() - reloadsBefore < 4; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(reloads() - reloadsBefore, 4, `Apache reloaded gracefully by each restart (three deploys, one rollback):\n${apacheLog().split('\n').slice(-8).join('\n')}`);
 });

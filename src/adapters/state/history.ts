@@ -28,6 +28,8 @@ export interface ActivateRecord {
   revision: string | undefined;
   release: string;
   by: string;
+  /** Set when the schema guard was overridden (`activate --force` of the live colour). */
+  note?: string;
 }
 
 export interface FlipRecord {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
+import { createProvider } from '../../adapters/providers/index.js';
 import { activateRelease, listReleases } from '../../deploy/releases.js';
 import { parseColour } from '../arguments.js';
 import { withNotices } from '../cli-notices.js';
@@ -33,20 +34,29 @@ export function registerReleases(program: Command, output: Output): void {
     .description("point every host's current at one of its releases (atomically)")
     .argument('<colour>', 'blue or green')
     .argument('<release>', 'a release id from `bluegreen releases`')
-    .action(async (colourArg: string, release: string) => {
+    .option('--force', "activate the live colour's release even when the schema guard refuses (recorded in history)")
+    .action(async (colourArg: string, release: string, options: { force?: boolean }) => {
       const colour = parseColour(colourArg);
       const config = loadConfig(['deploy-ssh']);
       const by = os.userInfo().username;
+      const provider = createProvider(config);
+      const say = (line: string) => output.err(line);
+      // Which colour is live decides the schema guard and the restart hooks' BLUEGREEN_LIVE.
+      const liveColour = () =>
+        provider.liveColour().catch((error: unknown) => {
+          say(`could not ask ${provider.description} which colour is live (${(error as Error).message}): ${colour} is taken as idle`);
+          return undefined;
+        });
       const revision = await withNotices(config, output, async (notify) => {
         try {
-          const activated = await activateRelease(config, colour, release, by, { say: (line) => output.err(line) });
+          const activated = await activateRelease(config, colour, release, by, { say, liveColour, force: options.force });
           notify({ event: 'activate', ok: true, colour, revision: activated ?? null, by, message: `${colour}: current -> releases/${release}` });
           return activated;
         } catch (error) {
           notify({ event: 'activate', ok: false, colour, revision: null, by, message: `activating release ${release} on ${colour} failed: ${(error as Error).message}` });
           throw error;
         }
-      });
+      }).finally(() => provider.close());
       output.out(`${colour}: current -> releases/${release}${revision ? ` (${revision.slice(0, 12)})` : ''}`);
     });
 }

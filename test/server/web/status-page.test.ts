@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import t from 'tap';
+import { writeSchemaVersion } from '../../../src/adapters/state/schema-version.js';
 import { addUser } from '../../../src/adapters/state/users.js';
 import { cleanEnv, requireBuild, startServe } from '../../helpers/bluegreen.js';
 import { WorkRepo } from '../../helpers/git-repo.js';
@@ -84,12 +85,16 @@ t.test('the status page in a browser', async (t) => {
 
   await t.test("a push's progress appears without reloading; the colour then shows the revision", async (t) => {
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    t.equal(await page.locator('.schema').count(), 0, 'no schema version before a migrate recorded one');
+    // As a migrate hook's success records it (the status read after the push shows it).
+    writeSchemaVersion(path.join(dir, '.bluegreen'), { version: 3, colour: 'green', revision: '0'.repeat(40), at: new Date().toISOString() });
     const sha = await deploy('blue', 'blue v1');
     const lines = page.locator('.operation', { hasText: 'deploy to blue' });
     await lines.locator('pre', { hasText: `deploying ${sha.slice(0, 12)} to blue` }).waitFor();
     await lines.getByText('✓ done').waitFor();
     await page.locator('.colour-blue', { hasText: `Deployed${sha.slice(0, 12)} by admin` }).waitFor();
     t.match(await page.locator('.colour-blue').textContent(), /Serving[0-9a-f]{12}.*✓ healthy/);
+    t.equal(await page.locator('.schema').textContent(), 'database schema version: 3 (blue works with any)', 'the schema version, and what the deployed release works with');
     t.match(await page.locator('.history').textContent(), new RegExp(`deploy to blue ${sha.slice(0, 12)}.*by admin`));
     t.ok(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), 'the same page, never reloaded');
   });
