@@ -163,6 +163,8 @@ async function serveWithStalledPush(t: Test): Promise<{ server: RunningServe; da
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bluegreen-stop-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const server = await startServe(dir, { BLUEGREEN_LISTEN: '127.0.0.1:0', BLUE_URL: 'http://127.0.0.1:0/', GREEN_URL: 'http://127.0.0.1:0/', BLUEGREEN_ROUTER_LISTEN: '127.0.0.1:0' }, t);
+  // The banner arrives in pieces: the token's line may come after the address's.
+  await server.waitFor(/token \(shown only now\): \S+\n/);
   const token = /token \(shown only now\): (\S+)/.exec(server.output())?.[1] ?? '';
   const dataDir = path.join(dir, '.bluegreen');
   const work = new WorkRepo();
