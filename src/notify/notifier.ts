@@ -61,7 +61,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
     let last = 'not tried: the notices before it took its time';
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0 || giveUp.signal.aborted) break;
+      // A retry with too little time left would only end as a timeout (up to a second, or a request's timeout if
+      // shorter, is worth trying): the last answer stands.
+      if ((attempts > 0 && left < Math.min(timing.requestTimeoutMs, 1000)) || left <= 0 || giveUp.signal.aborted) break;
       attempts += 1;
       let waitMs: number | undefined;
       const timeoutMs = Math.min(timing.requestTimeoutMs, left);

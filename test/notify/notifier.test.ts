@@ -22,7 +22,7 @@ t.test('delivery: signed, retried with backoff, and recorded as undelivered (hos
     target: () => ({ urls, secret: SECRET }),
     dataDir,
     log: (line) => logs.push(line),
-    timing: { windowMs: 700, requestTimeoutMs: 250, firstDelayMs: 50, maxDelayMs: 100 },
+    timing: { windowMs: 2000, requestTimeoutMs: 600, firstDelayMs: 50, maxDelayMs: 100 },
   });
 
   const started = Date.now();

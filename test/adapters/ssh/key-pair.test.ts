@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import t from 'tap';
-import { ensureKeyPair } from '../../../src/adapters/ssh/key-pair.js';
+import { ensureKeyPair, generateKeyPair } from '../../../src/adapters/ssh/key-pair.js';
 import { compiledModule } from '../../helpers/bluegreen.js';
 
 t.test('ensureKeyPair makes a private key (0600) and its .pub once; later calls keep it', async (t) => {
@@ -19,6 +19,15 @@ t.test('ensureKeyPair makes a private key (0600) and its .pub once; later calls 
   const parsed = ssh2.utils.parseKey(first);
   if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('not a key');
   t.equal(readFileSync(`${key}.pub`, 'utf8').split(' ')[1], parsed.getPublicSSH().toString('base64'), 'the .pub is of that key');
+});
+
+t.test('every key pair made parses (ssh2 alone writes an unparseable ed25519 key about 1 time in 300)', async (t) => {
+  let unparseable = 0;
+  for (let i = 0; i < 1000; i++) {
+    const parsed = ssh2.utils.parseKey(generateKeyPair('test').private);
+    if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) unparseable++;
+  }
+  t.equal(unparseable, 0);
 });
 
 t.test('processes racing to make the key pair agree on one: every one finds a whole key, and the .pub matches it', async (t) => {
