@@ -18,6 +18,7 @@ import { createDeployEngine } from '../../src/deploy/deploy-engine.js';
 import { PosixReleasesTarget } from '../../src/deploy/targets/posix-releases.js';
 import { startTwoHosts } from '../helpers/bluegreen.js';
 import { WorkRepo } from '../helpers/git-repo.js';
+import { commitAndSettle } from '../helpers/settle.js';
 import { ensureTestUser } from '../helpers/sshd.js';
 
 const user = ensureTestUser();
@@ -78,13 +79,7 @@ function setup(t: Test, options: { shared?: string[]; timeoutSeconds?: number } 
   const engine = createDeployEngine({ config: () => config, targets: () => targets, liveColour: async () => live, log: say });
   const deploy = async (revision: string, extra: { forceSchema?: boolean } = {}) => {
     const prepared = await engine.prepare({ colour: 'blue', revision, by: 'alice', reader: new RevisionReader(path.join(work.dir, '.git')), say, forceLive: true, ...extra });
-    try {
-      await prepared.commit(say);
-    } catch (error) {
-      await prepared.settle({ stood: false, reason: (error as Error).message });
-      throw error;
-    }
-    await prepared.settle({ stood: true });
+    await commitAndSettle(prepared, say);
     await engine.idle();
     return prepared.release;
   };

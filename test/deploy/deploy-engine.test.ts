@@ -10,6 +10,7 @@ import type { Config } from '../../src/core/config.js';
 import { createDeployEngine } from '../../src/deploy/deploy-engine.js';
 import { PosixReleasesTarget } from '../../src/deploy/targets/posix-releases.js';
 import { WorkRepo } from '../helpers/git-repo.js';
+import { commitAndSettle } from '../helpers/settle.js';
 
 /** The revision a release directory holds. */
 const revisionIn = (dir: string) => readFileSync(path.join(dir, 'REVISION'), 'utf8').trim();
@@ -50,13 +51,7 @@ function setup(t: Test) {
     const engine = createDeployEngine({ config: () => config, targets: () => [target], liveColour: async () => undefined, log: (line) => lines.push(line), now: () => new Date((clock += 60_000)) });
     const say = (line: string) => lines.push(line);
     const prepared = await engine.prepare({ colour: 'blue', revision, by: 'test', reader: new RevisionReader(path.join(work.dir, '.git')), say, forceLive: false });
-    try {
-      await prepared.commit(say);
-    } catch (error) {
-      await prepared.settle({ stood: false, reason: (error as Error).message });
-      throw error;
-    }
-    await prepared.settle({ stood: true });
+    await commitAndSettle(prepared, say);
     say(prepared.summary());
     await engine.idle();
     const host = prepared.hosts[0];
