@@ -14,11 +14,12 @@ import path from 'node:path';
 import t from 'tap';
 import { repoPath } from '../../src/adapters/git/repos.js';
 import type { Provider } from '../../src/adapters/providers/provider.js';
-import { appendHistory, readHistory } from '../../src/adapters/state/history.js';
+import { type HistoryRecord, appendHistory, readHistory } from '../../src/adapters/state/history.js';
 import { writeSchemaVersion } from '../../src/adapters/state/schema-version.js';
 import type { Colour } from '../../src/core/colour.js';
 import { parseConfig } from '../../src/core/config.js';
 import { activateRelease } from '../../src/deploy/releases.js';
+import { describe } from '../../src/cli/commands/history.js';
 import { runFlip } from '../../src/flip/run-flip.js';
 import { WorkRepo } from '../helpers/git-repo.js';
 
@@ -107,6 +108,7 @@ t.test('a flip to a release that does not work with the database is refused; --f
   t.same(moves, ['green']);
   t.match(said.join('\n'), `forced past the schema guard: flipping to green would make green's ${stale.slice(0, 12)} serve production, but it works with database versions 1-1 and the database is at version 2`);
   t.match((await readHistory(dataDir))[0], { type: 'flip', to: 'green', outcome: 'flipped', note: 'schema guard overridden (force)' });
+  t.match(describe((await readHistory(dataDir))[0] as HistoryRecord), /flip +blue -> green +by \S+, flipped \(schema guard overridden \(force\)\)$/, 'history says it was forced');
 });
 
 t.test('activate of the live colour: guarded like a flip; its restart is told BLUEGREEN_LIVE=true (the idle colour false)', async (t) => {
@@ -127,6 +129,7 @@ t.test('activate of the live colour: guarded like a flip; its restart is told BL
   t.equal(await activate('green', currentId, true), stale, '--force activates it');
   t.match(said.join('\n'), `forced past the schema guard: activating ${currentId} on the live colour green`);
   t.match((await readHistory(dataDir))[0], { type: 'activate', colour: 'green', release: currentId, note: 'schema guard overridden (force)' });
+  t.match(describe((await readHistory(dataDir))[0] as HistoryRecord), /activate +green .* \(release \S+\) \(schema guard overridden \(force\)\)$/);
 
   said.length = 0;
   t.equal(await activate('blue', blueId), 'b'.repeat(40), 'the idle colour is not guarded');

@@ -8,7 +8,7 @@ import { type Output, printJson } from '../output.js';
 export function registerHistory(program: Command, output: Output): void {
   program
     .command('history')
-    .description('deploys, activations and flips, newest first')
+    .description('deploys, activations, flips and undelivered notices, newest first')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'show at most N entries', '20')
     .action(async (options: { json?: boolean; limit: string }) => {
@@ -24,15 +24,17 @@ export function registerHistory(program: Command, output: Output): void {
 
 export function describe(record: HistoryRecord): string {
   const sha = (revision: string | undefined) => revision?.slice(0, 12) ?? '?';
+  // How it came about, when not the plain way: `sync`, a schema guard forced past.
+  const note = 'note' in record && record.note ? ` (${record.note})` : '';
   switch (record.type) {
     case 'deploy':
       return record.outcome === 'deployed'
-        ? `${record.at}  deploy    ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by}, ${formatSeconds(record.durationMs)}${record.note === 'sync' ? ' (sync)' : ''}`
+        ? `${record.at}  deploy    ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by}, ${formatSeconds(record.durationMs)}${note}`
         : `${record.at}  deploy    ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by}, FAILED: ${record.error ?? ''}`;
     case 'activate':
-      return `${record.at}  activate  ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by} (release ${record.release})`;
+      return `${record.at}  activate  ${record.colour.padEnd(5)}  ${sha(record.revision)}  by ${record.by} (release ${record.release})${note}`;
     case 'flip':
-      return `${record.at}  flip      ${record.from ?? 'none'} -> ${record.to}  by ${record.by}, ${record.outcome}${record.error ? `: ${record.error}` : ''}`;
+      return `${record.at}  flip      ${record.from ?? 'none'} -> ${record.to}  by ${record.by}, ${record.outcome}${record.error ? `: ${record.error}` : ''}${note}`;
     case 'notify':
       return `${record.at}  notify    ${record.endpoint}  ${record.event} ${record.colour} ${record.ok ? 'ok' : 'failed'}: undelivered after ${record.attempts} attempt${record.attempts === 1 ? '' : 's'} (${record.error})`;
   }
