@@ -67,7 +67,7 @@ export function refuseServing(input: { database: number | undefined; release: Gu
 }
 
 /** What history records when the schema guard was overridden. */
-export const SCHEMA_FORCED_NOTE = 'schema guard overridden (force)';
+const SCHEMA_FORCED_NOTE = 'schema guard overridden (force)';
 
 /**
  * A refusal of refuseServing stands unless forced; forced, it is said (as what disagrees) and the note history

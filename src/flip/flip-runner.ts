@@ -10,6 +10,7 @@ import type { Notice } from '../core/notification.js';
 import type { Activity } from '../status/activity.js';
 import { readRollbackTarget } from './rollback-target.js';
 import { runFlip } from './run-flip.js';
+import { messageOf } from '../deploy/on-every-host.js';
 
 export type FlipRequest = { operation: 'flip'; colour: Colour; dryRun?: boolean } | { operation: 'rollback'; dryRun?: boolean };
 
@@ -77,7 +78,7 @@ export function createFlipRunner(deps: FlipRunnerDeps): FlipRunner {
           () => activity.done(operation, colour, by, true, ''),
           (error: unknown) => {
             if (!begun) return;
-            const { message, hint } = error instanceof UserError ? error : { message: String((error as Error)?.message ?? error), hint: undefined };
+            const { message, hint } = error instanceof UserError ? error : { message: messageOf(error), hint: undefined };
             activity.done(operation, colour, by, false, hint ? `${message} (${hint})` : message);
           },
         )

@@ -12,6 +12,7 @@ import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import { forceServing, refuseServing } from '../core/schema-guard.js';
 import { servedRelease } from '../deploy/schema-facts.js';
+import { messageOf } from '../deploy/on-every-host.js';
 
 export interface FlipOptions {
   config: Config;
@@ -33,7 +34,7 @@ export interface FlipOptions {
 export type FlipOutcome = 'flipped' | 'already-live' | 'dry-run';
 
 /** Gathers the facts a flip is decided on: the provider's live colour, deployed revisions, locks. */
-export async function flipFacts(config: Config, provider: Provider, target: Colour) {
+async function flipFacts(config: Config, provider: Provider, target: Colour) {
   const [live, history, blue, green, hosts] = await Promise.all([
     provider.liveColour(),
     readHistory(config.dataDir),
@@ -83,7 +84,7 @@ export async function runFlip(given: FlipOptions): Promise<FlipOutcome> {
     if (outcome === 'flipped') tell({ event, ok: true, colour: target, revision, message: `${target} is live (${revision?.slice(0, 12)}), verified through ${config.publicUrl}` });
     return outcome;
   } catch (error) {
-    if (!told) notify({ event, ok: false, colour: target, revision, message: error instanceof Error ? error.message : String(error) });
+    if (!told) notify({ event, ok: false, colour: target, revision, message: messageOf(error) });
     throw error;
   }
 }

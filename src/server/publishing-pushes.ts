@@ -1,5 +1,6 @@
 import type { PushHandler } from '../deploy/push-handler.js';
 import type { Activity } from '../status/activity.js';
+import { messageOf } from '../deploy/on-every-host.js';
 
 /**
  * The push handler, with every line said to the pusher also published as the deploy's progress (the status
@@ -16,7 +17,7 @@ export function publishingPushes(handle: PushHandler, activity: Activity): PushH
     try {
       await handle(request, tell, interrupted);
     } catch (error) {
-      activity.done('deploy', colour, pusher, false, error instanceof Error ? error.message : String(error));
+      activity.done('deploy', colour, pusher, false, messageOf(error));
       throw error;
     } finally {
       activity.changed();
