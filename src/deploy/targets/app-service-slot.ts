@@ -1,6 +1,6 @@
 import { readRevision, waitUntilServing } from '../../adapters/http/checks.js';
+import { appServiceSlots } from '../../adapters/providers/azure/app-service.js';
 import { type Kudu, createKudu } from '../../adapters/providers/azure/kudu.js';
-import { createAzureTokenSource } from '../../adapters/providers/azure/token.js';
 import type { Config, HostTarget } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import type { DeployTarget, PrepareInput, PreparedRelease, TargetState } from './target.js';
@@ -26,8 +26,9 @@ export class AppServiceSlotTarget implements DeployTarget {
     if (config.provider.kind !== 'azure-slots') throw new Error('an App Service slot target needs the azure-slots provider');
     this.label = `slot ${host.slot} (${host.host})`;
     this.appRoot = host.appRoot;
-    const azure = config.provider.azure;
-    this.kudu = createKudu({ scmHost: host.scmHost, slotName: host.slot }, azure, createAzureTokenSource(azure));
+    // The provider's token source (one sign-in for ARM and every Kudu of the app).
+    const { tokens } = appServiceSlots(config.provider, config.dataDir);
+    this.kudu = createKudu({ scmHost: host.scmHost, slotName: host.slot }, config.provider.azure, tokens);
   }
 
   async inspect(): Promise<TargetState> {
