@@ -8,7 +8,7 @@ import type { Output } from './output.js';
  * BLUEGREEN_NOTIFY_URLS. What is not delivered by then is recorded in history as undelivered: the server retries
  * for two minutes, but a command does not hold the terminal (or a CI job) that long for a webhook.
  */
-export const CLI_NOTIFY_WAIT_MS = 10_000;
+const CLI_NOTIFY_WAIT_MS = 10_000;
 
 /** Runs a command's work with a way to notify; then waits (bounded) for the notices to be delivered. */
 export async function withNotices<T>(config: Config, output: Output, work: (notify: (notice: Notice) => void) => Promise<T>): Promise<T> {

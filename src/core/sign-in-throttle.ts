@@ -3,9 +3,9 @@
  * nothing, then every further failure doubles the wait, up to a minute. Pure: the caller keeps the counts.
  */
 export const FREE_FAILURES = 5;
-export const MAX_WAIT_MS = 60_000;
+const MAX_WAIT_MS = 60_000;
 /** Failures this long ago are forgotten. */
-export const FORGET_AFTER_MS = 15 * 60_000;
+const FORGET_AFTER_MS = 15 * 60_000;
 
 export interface FailedSignIns {
   failures: number;

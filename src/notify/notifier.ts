@@ -23,7 +23,7 @@ export interface NotifyTiming {
   maxDelayMs: number;
 }
 
-export const DEFAULT_NOTIFY_TIMING: NotifyTiming = { windowMs: 120_000, requestTimeoutMs: 10_000, firstDelayMs: 1000, maxDelayMs: 30_000 };
+const DEFAULT_NOTIFY_TIMING: NotifyTiming = { windowMs: 120_000, requestTimeoutMs: 10_000, firstDelayMs: 1000, maxDelayMs: 30_000 };
 
 export interface NotifierOptions {
   /** The webhooks and the signing secret in force now (a running server re-reads them from `.env`). */
@@ -45,7 +45,7 @@ export interface Notifier {
 }
 
 /** `sha256=<hex HMAC-SHA256 of body>`, the value of X-Bluegreen-Signature. */
-export function signBody(secret: string, body: string): string {
+function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 

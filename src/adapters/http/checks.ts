@@ -126,7 +126,7 @@ export async function waitUntilServing(
   healthPath: string,
   revision: string,
   whose: string,
-  timing: { deadlineMs: number; intervalMs: number },
+  timing: { deadlineMs: number; intervalMs: number; sleep?: Sleep },
 ): Promise<void> {
   const deadline = Date.now() + timing.deadlineMs;
   let last = '';
@@ -144,6 +144,6 @@ export async function waitUntilServing(
       last = (error as Error).message;
     }
     if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
-    await realSleep(timing.intervalMs);
+    await (timing.sleep ?? realSleep)(timing.intervalMs);
   }
 }

@@ -12,7 +12,7 @@ export interface EventStreams {
   closeAll(): void;
 }
 
-export const HEARTBEAT_MS = 20_000;
+const HEARTBEAT_MS = 20_000;
 
 export function createEventStreams(activity: Activity, options: { heartbeatMs?: number; headers: Record<string, string> }): EventStreams {
   const streams = new Set<() => void>();
