@@ -7,7 +7,7 @@
  *
  *   npm run bench                      # full run (~15 min)
  *   npm run bench -- --quick           # smoke run: 3 runs, small trees
- *   npm run bench -- --only full,onefile,big,backtoback,fleet,router,rss --runs 7
+ *   npm run bench -- --only full,onefile,big,backtoback,fleet,hooks,router,rss --runs 7
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { type Summary, fmtExecs, fmtSeconds, fmtSummary, summarize } from './mea
 import type { ExecCount } from './host-sessions.js';
 import { type ScenarioResult, fullDeploy, oneFileChange } from './scenarios/deploys.js';
 import { type FleetResult, fleetScaling } from './scenarios/fleet.js';
+import { hookOverhead } from './scenarios/hooks.js';
 import { type RouterResult, routerUnderLoad } from './scenarios/router.js';
 import { type RssResult, peakRss } from './scenarios/rss.js';
 
@@ -32,9 +33,10 @@ interface Args {
 /**
  * full: full deploy vs rsync, archive, classic; onefile: spaced one-file push in the small site; big: the same
  * in the big site; backtoback: one-file pushes back to back in the big site; fleet: full and one-file deploys
- * to a colour of 1, 2, 4, 8 hosts; router: flips under load; rss: the server's memory on a big push.
+ * to a colour of 1, 2, 4, 8 hosts; hooks: a one-file push with an empty build hook against one without;
+ * router: flips under load; rss: the server's memory on a big push.
  */
-const ALL = ['full', 'onefile', 'big', 'backtoback', 'fleet', 'router', 'rss'];
+const ALL = ['full', 'onefile', 'big', 'backtoback', 'fleet', 'hooks', 'router', 'rss'];
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
     full?: ScenarioResult;
     onefile?: ScenarioResult;
     big?: ScenarioResult;
+    hooks?: ScenarioResult;
     fleet?: FleetResult;
     router?: RouterResult;
     rss?: RssResult;
@@ -139,6 +142,10 @@ async function main(): Promise<void> {
       const modes = { spaced: args.only.has('big'), backToBack: args.only.has('backtoback') };
       log(`one-file change in ${sizes.big.files} files${modes.spaced ? ', spaced' : ''}${modes.backToBack ? ', back to back' : ''}…`);
       results.big = await oneFileChange(ctx, sizes.big, 'big', modes);
+    }
+    if (args.only.has('hooks')) {
+      log(`one-file change in ${sizes.small.files} files, with an empty build hook and without…`);
+      results.hooks = await hookOverhead(ctx, sizes.small);
     }
     await server.stop();
     if (args.only.has('fleet')) {
@@ -187,6 +194,17 @@ async function main(): Promise<void> {
     const label = `one-file push, ${bigSite}, back to back`;
     rows.push(ratioRow(label, b.oursBackToBack?.summary, 'classic push + checkout, back to back', b.classicBackToBack?.summary, 1.0, b.oursBackToBack?.execs));
     if (b.ours) rows.push(ratioRow(label, b.oursBackToBack?.summary, `ours, ${spaced}`, b.ours.summary, undefined, b.oursBackToBack?.execs));
+  }
+  if (results.hooks) {
+    const h = results.hooks;
+    const overheadMs = h.hooked && h.plain ? (h.hooked.summary.median - h.plain.summary.median) * 1000 : Number.NaN;
+    const row = ratioRow(`one-file push, ${sizes.small.files.toLocaleString('en')} files, with an empty build hook, ${spaced}`, h.hooked?.summary, 'the same without hooks', h.plain?.summary, undefined, h.hooked?.execs);
+    rows.push({
+      ...row,
+      ratio: `${row.ratio} (${Number.isFinite(overheadMs) ? `${overheadMs >= 0 ? '+' : ''}${overheadMs.toFixed(0)} ms` : '—'})`,
+      target: '≤ +50 ms',
+      met: Number.isFinite(overheadMs) ? (overheadMs <= 50 ? 'yes' : 'NO') : '',
+    });
   }
   if (results.fleet) {
     const f = results.fleet;

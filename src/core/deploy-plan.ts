@@ -39,7 +39,7 @@ export interface DeployPlan {
   send: TreeEntry[];
   /**
    * The start of the session's stdin: NUL-separated paths to remove from the staged copy, then their parent
-   * directories (deepest first), removed when left empty.
+   * directories (deepest first), removed when left empty, then (for a ready copy) the paths the tar holds.
    */
   removals: Buffer;
   /** The whole deploy on the host (see deploySessionCommand): stdin is `removals`, then the padded tar of `send`. */
@@ -128,6 +128,10 @@ export function planDeploy(input: DeployInput): DeployPlan {
   const work = fromTree ?? fromSpare ?? fromCopy ?? { send: [...input.tree], removed: [], counts: { added: input.tree.length, changed: 0, removed: 0 } };
   const removedFiles = nulList(work.removed);
   const removedDirectories = nulList(parentDirectories(work.removed));
+  // A host that keeps a pristine tree keeps it up to date, hooks or not.
+  const owned = input.owned ?? (hasTree ? { copy: 'link' as const, shared: [] } : undefined);
+  const readyCopy = owned?.copy === 'real' && source.kind === 'tree' && host.copyRevision !== undefined && host.copyRevision === host.tree;
+  const sentFiles = nulList(readyCopy ? work.send.map((entry) => entry.path) : []);
   const prune = releasesToPrune([...host.releases, release], input.keepReleases, [release, host.current]);
   return {
     colour: input.colour,
@@ -137,19 +141,18 @@ export function planDeploy(input: DeployInput): DeployPlan {
     counts: (fromCurrent ?? work).counts,
     source,
     send: work.send,
-    removals: Buffer.concat([removedFiles, removedDirectories]),
+    removals: Buffer.concat([removedFiles, removedDirectories, sentFiles]),
     session: deploySessionCommand({
       appRoot: input.appRoot,
       stagingDir: staging,
       source,
-      removal: { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length },
+      removal: { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length, sentBytes: sentFiles.length },
       withTar: work.send.length > 0,
       release,
       revision: input.revision,
       expectedState: host.text,
       prune,
-      // A host that keeps a pristine tree keeps it up to date, hooks or not.
-      owned: input.owned ?? (hasTree ? { copy: 'link', shared: [] } : undefined),
+      owned: owned && readyCopy ? { ...owned, readyCopy } : owned,
     }),
     staging,
     discard: discardCommand(input.appRoot, staging),

@@ -27,6 +27,7 @@ const HOST_STATE_FUNCTION = [
   '    if [ -d releases ]; then for r in releases/*; do if [ -d "$r" ]; then printf "release %s\\n" "${r#releases/}"; fi; done; fi',
   '    if [ -f releases/.spare/REVISION ]; then printf "spare %s\\n" "$(head -c 64 releases/.spare/REVISION)"; fi',
   '    if [ -f releases/.tree/REVISION ]; then printf "tree %s\\n" "$(head -c 64 releases/.tree/REVISION)"; elif [ -e releases/.tree ]; then echo "tree unknown"; fi',
+  '    if [ -f releases/.copy/REVISION ]; then printf "copy %s\\n" "$(head -c 64 releases/.copy/REVISION)"; fi',
   '    :',
   '  )',
   '}',
@@ -100,8 +101,11 @@ export interface SessionInput {
   appRoot: string;
   stagingDir: string;
   source: StageSource;
-  /** Byte counts of the two NUL-separated lists at the start of stdin (files, then directories to remove). */
-  removal: { removalBytes: number; directoryBytes: number };
+  /**
+   * Byte counts of the NUL-separated lists at the start of stdin: files to remove, then directories to remove
+   * (when left empty), then the files the tar holds (only for `owned.readyCopy`, else empty).
+   */
+  removal: { removalBytes: number; directoryBytes: number; sentBytes: number };
   /** A tar archive, padded to whole TAR_RECORD_BYTES records, follows the lists. */
   withTar: boolean;
   release: string;
@@ -115,8 +119,11 @@ export interface SessionInput {
    * the pristine tree releases/.tree, of which the release is a copy — `real` (its own inodes, for hooks) or
    * `link` (hard links: nothing writes into it but the deploy, which replaces by unlinking) — and the shared
    * paths (relative; a trailing `/` marks a directory) are linked in. Undefined: the release is staged in place.
+   * `readyCopy` (with `real`): the real copy of the tree made after the last deploy (releases/.copy, of the
+   * tree's revision before this deploy) becomes the release, taking the same removals and the sent files from
+   * the updated tree — a one-file change costs one file, not a copy of the whole tree.
    */
-  owned?: { copy: 'real' | 'link'; shared: readonly string[] };
+  owned?: { copy: 'real' | 'link'; shared: readonly string[]; readyCopy?: boolean };
 }
 
 /**
@@ -134,7 +141,9 @@ export interface SessionInput {
  * 4. on the line `finish` (the deploy stood): removes leftovers of killed deploys, makes the oldest pruned
  *    release the next deploy's spare and deletes the other pruned ones — so in the steady state a deploy
  *    neither copies nor deletes a whole tree — or, with nothing to prune, makes the spare a hard-linked copy
- *    of the new release; then prints SESSION.state and the host's state.
+ *    of the new release; with real copies (hooks), deletes the pruned releases and makes the next release's
+ *    copy of the tree (releases/.copy) now, after the push has its answer; then prints SESSION.state and the
+ *    host's state.
  */
 export function deploySessionCommand(input: SessionInput): Argv {
   const { source } = input;
@@ -142,18 +151,24 @@ export function deploySessionCommand(input: SessionInput): Argv {
   if (!isReleaseId(input.release) || !isFullSha(input.revision)) throw new Error(`bad release ${input.release} or revision ${input.revision}`);
   if (source.kind === 'copy' && !isReleaseId(source.release)) throw new Error(`bad release ${source.release}`);
   if (source.kind === 'tree' && !input.owned) throw new Error('a release staged in place cannot update the pristine tree');
+  if (input.owned?.readyCopy && (input.owned.copy !== 'real' || source.kind !== 'tree')) throw new Error('only a real copy of an updated tree can be made ready');
   for (const p of input.owned?.shared ?? []) if (!isSharedPath(p)) throw new Error(`bad shared path ${p}`);
   for (const id of input.prune) if (!isReleaseId(id)) throw new Error(`bad release ${id}`);
   return script(
     [
       HOST_STATE_FUNCTION,
       'set -e',
-      'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10} owned=${11} shared=${12}',
-      'shift 12',
+      'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10} owned=${11} shared=${12} ready=${13} sent_bytes=${14}',
+      'shift 14',
       `if [ "$(host_state "$root")" != "$expected" ]; then echo "${SESSION.changed}"; exit ${SESSION_HOST_CHANGED}; fi`,
       'mkdir -p "$root/releases"',
       'cd "$root"',
       'rm -rf "$staging"',
+      // The lists are read off stdin once (head reads exactly that many bytes), into files: a ready copy takes the same removals as the tree.
+      'lists=$root/releases/.lists-$release',
+      'head -c "$removal_bytes" > "$lists.files"; head -c "$directory_bytes" > "$lists.dirs"; head -c "$sent_bytes" > "$lists.sent"',
+      // xargs hands the paths over as arguments, so any byte but NUL survives.
+      'remove_listed() { xargs -0r rm -f -- < "$lists.files"; xargs -0r rmdir --ignore-fail-on-non-empty -- < "$lists.dirs" 2>/dev/null || true; }',
       'work=$staging',
       'if [ "$owned" = - ]; then',
       '  case $source in',
@@ -174,17 +189,22 @@ export function deploySessionCommand(input: SessionInput): Argv {
       '  rm -f releases/.tree/REVISION',
       'fi',
       'cd "$work"',
-      // head reads exactly that many bytes; xargs hands the paths over as arguments, so any byte but NUL survives.
-      'if [ "$removal_bytes" -gt 0 ]; then head -c "$removal_bytes" | xargs -0 rm -f --; fi',
-      'if [ "$directory_bytes" -gt 0 ]; then head -c "$directory_bytes" | xargs -0 rmdir --ignore-fail-on-non-empty -- 2>/dev/null || true; fi',
+      'remove_listed',
       'if [ "$with_tar" = 1 ]; then tar -x --no-same-owner -f -; fi',
       'cd "$root"',
       'if [ "$owned" != - ]; then',
       '  printf "%s\\n" "$revision" > releases/.tree/REVISION',
-      '  if [ "$owned" = real ]; then cp -a --reflink=auto releases/.tree "$staging"; else cp -al releases/.tree "$staging"; fi',
+      '  if [ "$ready" = 1 ]; then',
+      // --remove-destination: a changed file is replaced, never written through.
+      '    mv releases/.copy "$staging"',
+      '    (cd "$staging" && remove_listed)',
+      '    (cd releases/.tree && xargs -0r cp -a --parents --remove-destination -t "$root/$staging" -- < "$lists.sent")',
+      '    printf "%s\\n" "$revision" > "$staging/REVISION"',
+      '  elif [ "$owned" = real ]; then cp -a --reflink=auto releases/.tree "$staging"; else cp -al releases/.tree "$staging"; fi',
       '  mkdir -p shared',
       LINK_SHARED,
       'fi',
+      'rm -f -- "$lists".*',
       `echo "${SESSION.staged}"`,
       'answer=; read -r answer || true',
       'if [ "$answer" != switch ]; then rm -rf -- "$staging"; exit 0; fi',
@@ -200,9 +220,12 @@ export function deploySessionCommand(input: SessionInput): Argv {
       'cd releases',
       // A spare of a revision git does not know was not used (the source says so): it is replaced.
       'if [ "$source" != spare ]; then rm -rf .spare; fi',
-      'for d in .staging-* .next-* .spare.tmp; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done',
+      'for d in .staging-* .next-* .spare.tmp .copy.tmp .lists-*; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done',
       // A host with a pristine tree builds from it: its releases may hold what hooks made, so none becomes a spare.
-      'if [ -e .tree ]; then rm -rf .spare; for old in "$@"; do rm -rf -- "$old"; done; else',
+      'if [ -e .tree ]; then rm -rf .spare; for old in "$@"; do rm -rf -- "$old"; done',
+      '  rm -rf .copy',
+      '  if [ "$owned" = real ]; then cp -a --reflink=auto .tree .copy.tmp; mv .copy.tmp .copy; fi',
+      'else',
       'for old in "$@"; do if [ ! -e .spare ]; then mv -- "$old" .spare; else rm -rf -- "$old"; fi; done',
       'if [ ! -e .spare ]; then cp -al "$release" .spare.tmp; mv .spare.tmp .spare; fi',
       'fi',
@@ -221,6 +244,8 @@ export function deploySessionCommand(input: SessionInput): Argv {
     input.expectedState,
     input.owned ? input.owned.copy : '-',
     (input.owned?.shared ?? []).join('\n'),
+    input.owned?.readyCopy ? '1' : '0',
+    String(input.removal.sentBytes),
     ...input.prune,
   );
 }
@@ -302,6 +327,8 @@ export interface HostState {
    * deploy died updating it), or its revision.
    */
   tree?: string;
+  /** The revision of the ready-made real copy of the pristine tree (releases/.copy), if there is one. */
+  copyRevision?: string;
   /** The text it was read from: a deploy session refuses a host whose state reads otherwise now. */
   text: string;
 }
@@ -323,6 +350,7 @@ export function parseInspect(stdout: string): HostState {
     else if (key === 'release' && isReleaseId(value)) state.releases.push(value);
     else if (key === 'spare') state.spareRevision = isFullSha(value.trim()) ? value.trim() : undefined;
     else if (key === 'tree') state.tree = isFullSha(value.trim()) ? value.trim() : 'unknown';
+    else if (key === 'copy' && isFullSha(value.trim())) state.copyRevision = value.trim();
   }
   state.releases.sort();
   if (!state.current) state.currentRevision = undefined;

@@ -17,8 +17,8 @@ const incremental = (changes: TreeChange[]) =>
 
 /** The session's arguments by name (see deploySessionCommand). */
 function sessionArgs(plan: ReturnType<typeof planDeploy>) {
-  const [appRoot, staging, source, from, removalBytes, directoryBytes, withTar, rel, revision, expected, , , ...prune] = plan.session.slice(4);
-  return { appRoot, staging, source, from, removalBytes, directoryBytes, withTar, release: rel, revision, expected, prune };
+  const [appRoot, staging, source, from, removalBytes, directoryBytes, withTar, rel, revision, expected, owned, , ready, sentBytes, ...prune] = plan.session.slice(4);
+  return { appRoot, staging, source, from, removalBytes, directoryBytes, withTar, release: rel, revision, expected, prune, owned, ready, sentBytes };
 }
 /** Source, removal bytes, directory bytes, whether a tar follows. */
 const stageTail = (plan: ReturnType<typeof planDeploy>) => {
@@ -46,6 +46,9 @@ t.test('a first deploy sends the whole tree into a fresh release', async (t) => 
     revision: sha,
     expected: 'approot missing',
     prune: [],
+    owned: '-',
+    ready: '0',
+    sentBytes: '0',
   });
   t.same(plan.discard.slice(-2), ['/var/www/app', `releases/.staging-${release}`], 'discard removes the staging directory');
   t.same(plan.revert.slice(-3), ['/var/www/app', release, ''], 'revert: no release to go back to');
@@ -168,6 +171,29 @@ t.test('with a spare of a revision git knows, the release is built from it: what
   const unknown = planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host, changes: sinceCurrent, spareChanges: undefined, tree: [] });
   t.same(unknown.source, { kind: 'copy', release: base }, 'a spare git cannot diff is not used: a copy of current is');
   t.same(unknown.send.map((f) => f.path), ['index.html']);
+});
+
+t.test('with hooks, a ready copy of the tree as it stands becomes the release: it takes the removals and the sent files', async (t) => {
+  const tree = 'c'.repeat(40);
+  const changes: TreeChange[] = [
+    { status: 'modified', path: 'index.html', mode: '100644', oldMode: '100644', blob: 'b1' },
+    { status: 'deleted', path: 'old/gone.txt', mode: undefined, oldMode: '100644', blob: undefined },
+  ];
+  const plan = (host: HostState, copy: 'real' | 'link' = 'real') =>
+    planDeploy({ colour: 'blue', appRoot: '/a', revision: sha, release, keepReleases: 5, host, changes, spareChanges: undefined, treeChanges: changes, tree: [], owned: { copy, shared: [] } });
+  const ready = plan({ ...onBase, tree, copyRevision: tree });
+  t.same(ready.source, { kind: 'tree' });
+  t.equal(ready.removals.toString(), 'old/gone.txt\0old\0index.html\0', 'the removals, then the paths the tar holds');
+  t.match(sessionArgs(ready), { owned: 'real', ready: '1', sentBytes: String('index.html\0'.length), removalBytes: String('old/gone.txt\0'.length) });
+  for (const [why, other] of [
+    ['a copy of another revision of the tree', plan({ ...onBase, tree, copyRevision: 'd'.repeat(40) })],
+    ['no copy', plan({ ...onBase, tree })],
+    ['a tree a deploy died updating', plan({ ...onBase, tree: 'unknown', copyRevision: tree })],
+    ['hard links', plan({ ...onBase, tree, copyRevision: tree }, 'link')],
+  ] as const) {
+    t.match(sessionArgs(other), { ready: '0', sentBytes: '0' }, `not with ${why}`);
+    t.notMatch(other.removals.toString(), /index\.html/, `nor its sent paths (${why})`);
+  }
 });
 
 t.test('pruning keeps the newest, never the new release nor its predecessor', async (t) => {

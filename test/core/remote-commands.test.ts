@@ -110,7 +110,7 @@ function sessionInput(root: string, overrides: Partial<SessionInput> = {}): Sess
     appRoot: root,
     stagingDir: STAGING,
     source: { kind: 'empty' },
-    removal: { removalBytes: 0, directoryBytes: 0 },
+    removal: { removalBytes: 0, directoryBytes: 0, sentBytes: 0 },
     withTar: false,
     release: R3,
     revision: REV3,
@@ -143,7 +143,7 @@ t.test('a session builds on a hard-linked copy: removals (then emptied directori
   const removedDirectories = nul(['a/b', 'c/d', 'a', 'c']);
   const result = session(
     root,
-    { source: { kind: 'copy', release: R1 }, removal: { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length }, withTar: true },
+    { source: { kind: 'copy', release: R1 }, removal: { removalBytes: removedFiles.length, directoryBytes: removedDirectories.length, sentBytes: 0 }, withTar: true },
     [removedFiles, removedDirectories, tar],
     'switch\nfinish\n',
   );

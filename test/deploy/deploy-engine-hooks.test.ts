@@ -91,6 +91,7 @@ function setup(t: Test, options: { shared?: string[]; timeoutSeconds?: number } 
 t.test('build, migrate and restart run where and when they should, with the documented environment; older releases never change', async (t) => {
   const { roots, work, labels, deploy, lines, text, current } = setup(t);
   work.write('index.html', 'tracked\n');
+  work.write('gone.txt', 'removed by v3\n');
   work.write(
     '.bluegreen/hooks/build',
     HOOK(
@@ -147,6 +148,26 @@ t.test('build, migrate and restart run where and when they should, with the docu
   const afterPause = at(`[${labels[0]}] build: after the pause`);
   t.ok(afterPause - beforePause >= 800, `"before the pause" arrived ${afterPause - beforePause} ms before "after the pause"`);
   t.match(text(), new RegExp(`\\[${(labels[1] ?? "").replace(/[.[\]]/g, '\\$&')}\\] build: building in ${roots[1]}/releases/\\.staging-`));
+
+  // A one-file change: the release is the copy of the tree made after the last deploy, given that change.
+  const second = snapshot(path.join(roots[0], 'releases', r2));
+  work.write('other.txt', 'v3\n');
+  work.git('rm', '-q', 'gone.txt');
+  const v3 = work.commit('v3');
+  t.equal(readFileSync(path.join(roots[0], 'releases', '.copy', 'REVISION'), 'utf8'), `${v2}\n`, 'a copy of the tree was made ready after the deploy');
+  const copied = statSync(path.join(roots[0], 'releases', '.copy', '.bluegreen', 'hooks', 'migrate')).ino;
+  const r3 = await deploy(v3);
+  t.equal(statSync(path.join(roots[0], 'releases', r3, '.bluegreen', 'hooks', 'migrate')).ino, copied, 'the ready copy became the release');
+  for (const i of [0, 1] as const) {
+    const release = path.join(roots[i], 'releases', r3);
+    t.equal(readFileSync(path.join(release, 'index.html'), 'utf8'), 'tracked v2\nbuilt\n', 'the build again saw exactly the commit');
+    t.equal(readFileSync(path.join(release, 'other.txt'), 'utf8'), 'v3\n');
+    t.equal(readFileSync(path.join(release, 'generated.txt'), 'utf8'), `${v3}\n`);
+    t.equal(readFileSync(path.join(release, 'REVISION'), 'utf8'), `${v3}\n`);
+    t.notOk(existsSync(path.join(release, 'gone.txt')), 'a removed file is gone');
+    t.equal(readFileSync(path.join(roots[i], 'releases', '.copy', 'index.html'), 'utf8'), 'tracked v2\n', 'the next copy is of the commit, not of a build');
+  }
+  t.same(snapshot(path.join(roots[0], 'releases', r2)), second, 'the release before it is byte-identical');
 });
 
 t.test('a failing build on one host: no host switches, and the refusal quotes its last lines', async (t) => {

@@ -1,0 +1,66 @@
+/**
+ * The hooks' own overhead: a one-file push of a site with an empty `build` hook against the same push of the
+ * site without hooks. Blue's host gets the plain site, green's the hooked one (two twins of one site, so each
+ * host keeps its own steady state); the pushes alternate run by run, each once both hosts are quiet.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { emptyDir } from '../env.js';
+import { HostSessions } from '../host-sessions.js';
+import { type Site, type SiteSpec, makeSite } from '../site.js';
+import { type Timing, pushOurs } from '../tools.js';
+import { type Context, type ScenarioResult, SpacedPushes, collect } from './deploys.js';
+
+/** Adds `.bluegreen/hooks/build` that does nothing, and commits. */
+function addEmptyBuildHook(site: Site): void {
+  const hook = path.join(site.dir, '.bluegreen', 'hooks', 'build');
+  mkdirSync(path.dirname(hook), { recursive: true });
+  writeFileSync(hook, '#!/bin/sh\nexit 0\n');
+  chmodSync(hook, 0o755);
+  site.commit('an empty build hook');
+}
+
+export async function hookOverhead(ctx: Context, spec: SiteSpec): Promise<ScenarioResult> {
+  const { bench, server, log } = ctx;
+  log(`  generating two ${spec.files} × ${spec.size} B sites (one with an empty build hook) and deploying them in full…`);
+  const plain = makeSite(spec, 'plain');
+  const hooked = makeSite(spec, 'hooked');
+  addEmptyBuildHook(hooked);
+  const sessions = new HostSessions([bench.hosts.blue, bench.hosts.green]);
+  const spaced = new SpacedPushes(sessions, ctx.spacingMs);
+  const times: Record<string, Timing[]> = { plain: [], hooked: [] };
+  let changes = 0;
+  const change = (site: Site) => {
+    site.touch((changes * 37 + 11) % spec.files);
+    return site.commit(`change ${++changes}`);
+  };
+  const reset = async () => {
+    await sessions.quiet();
+    for (const colour of ['blue', 'green'] as const) {
+      await server.resetRepo(colour);
+      await emptyDir(bench.hosts.appRoots[colour]);
+    }
+  };
+  try {
+    await reset();
+    await pushOurs(plain, server, 'blue');
+    await pushOurs(hooked, server, 'green');
+    // Enough warm-up pushes that each host holds BLUEGREEN_KEEP_RELEASES releases, so every timed push prunes one.
+    const warmups = 5;
+    for (let i = -warmups; i < ctx.runs; i++) {
+      change(plain);
+      const without = await spaced.push(() => pushOurs(plain, server, 'blue'));
+      change(hooked);
+      const withHook = await spaced.push(() => pushOurs(hooked, server, 'green'));
+      if (i < 0) continue;
+      times.plain?.push(without);
+      times.hooked?.push(withHook);
+      log(`  hooks run ${i + 1}/${ctx.runs}: without ${without.seconds.toFixed(2)} s (server ${without.remote?.deploy} s), with an empty build hook ${withHook.seconds.toFixed(2)} s (server ${withHook.remote?.deploy} s)`);
+    }
+  } finally {
+    plain.cleanup();
+    hooked.cleanup();
+    await reset();
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, collect(v)]));
+}
