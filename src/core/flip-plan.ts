@@ -1,5 +1,6 @@
 import { type Colour, otherColour } from './colour.js';
 import { UserError } from './errors.js';
+import { shortSha } from './format.js';
 
 /** What is known before a flip: gathered by the caller, decided on here. */
 export interface FlipFacts {
@@ -89,7 +90,7 @@ export function planFlip(facts: FlipFacts): FlipPlan {
 export function describeFlipPlan(plan: FlipPlan): string[] {
   const lines = plan.alreadyLive
     ? [`${plan.to} is live already; the flip would only verify it`]
-    : [`flip ${plan.from ?? 'nothing'} -> ${plan.to} (${plan.revision.slice(0, 12)})`];
+    : [`flip ${plan.from ?? 'nothing'} -> ${plan.to} (${shortSha(plan.revision)})`];
   plan.steps.forEach((step, i) => lines.push(`  ${i + 1}. ${describeStep(step)}`));
   if (plan.flipBack.length > 0) {
     lines.push(`  if step ${plan.steps.length} fails: ${plan.flipBack.map(describeStep).join(', then ')}`);
@@ -100,11 +101,11 @@ export function describeFlipPlan(plan: FlipPlan): string[] {
 export function describeStep(step: FlipStep): string {
   switch (step.step) {
     case 'verify-host':
-      return `check ${step.colour} at ${step.url}: ${step.healthPath} answers 2xx and /REVISION is ${step.revision.slice(0, 12)}`;
+      return `check ${step.colour} at ${step.url}: ${step.healthPath} answers 2xx and /REVISION is ${shortSha(step.revision)}`;
     case 'move':
       return `move traffic to ${step.to} (${step.provider})`;
     case 'verify-public':
-      return `check ${step.url}: /REVISION is ${step.colour}'s ${step.revision.slice(0, 12)}`;
+      return `check ${step.url}: /REVISION is ${step.colour}'s ${shortSha(step.revision)}`;
   }
 }
 

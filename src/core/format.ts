@@ -13,3 +13,8 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** A commit sha as every message shows it: its first 12 characters. */
+export function shortSha(sha: string): string {
+  return sha.slice(0, 12);
+}

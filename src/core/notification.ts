@@ -4,6 +4,7 @@
  * signs and sends it.
  */
 import type { Colour } from './colour.js';
+import { shortSha } from './format.js';
 
 export const NOTIFICATION_EVENTS = ['deploy', 'flip', 'flip-back', 'rollback', 'activate', 'sync'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
@@ -33,7 +34,7 @@ export interface NotificationBody extends Notice {
 export const SIGNATURE_HEADER = 'X-Bluegreen-Signature';
 
 const MAX_TEXT = 400;
-const short = (revision: string | null) => (revision ? ` ${revision.slice(0, 12)}` : '');
+const short = (revision: string | null) => (revision ? ` ${shortSha(revision)}` : '');
 const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 
 function headline(notice: Notice): string {

@@ -1,4 +1,5 @@
 import type { Colour } from './colour.js';
+import { shortSha } from './format.js';
 
 /** What one host of a colour holds, as far as reconciling goes. */
 export interface HostHolding {
@@ -36,7 +37,7 @@ export function planReconcile(input: {
   const steps: ReconcileStep[] = [];
   for (const host of input.hosts) {
     if (host.currentRevision === main || (input.activated !== undefined && host.currentRevision === input.activated)) continue;
-    const release = [...host.releases].reverse().find((id) => id.endsWith(`-${main.slice(0, 12)}`));
+    const release = [...host.releases].reverse().find((id) => id.endsWith(`-${shortSha(main)}`));
     steps.push(release ? { kind: 'activate', host: host.label, release, serving: host.currentRevision } : { kind: 'deploy-needed', host: host.label, serving: host.currentRevision });
   }
   const first = input.hosts[0];

@@ -1,5 +1,6 @@
 import { UserError } from './errors.js';
 import { isFullSha } from './release-id.js';
+import { shortSha } from './format.js';
 
 export const DEPLOY_REF = 'refs/heads/main';
 export const ZERO_SHA = '0'.repeat(40);
@@ -67,7 +68,7 @@ export function decideRefUpdates(
     const type = objectTypes.get(update.newrev);
     if (update.ref.startsWith('refs/heads/') && update.newrev !== ZERO_SHA && type !== undefined && type !== 'commit') {
       const branch = update.ref.slice('refs/heads/'.length);
-      throw new UserError(`refused: ${update.ref} would point at a ${type} object (${update.newrev.slice(0, 12)}), and a branch must point at a commit; nothing of this push was taken`, {
+      throw new UserError(`refused: ${update.ref} would point at a ${type} object (${shortSha(update.newrev)}), and a branch must point at a commit; nothing of this push was taken`, {
         hint: `push the commit itself: \`git push REMOTE ${branch}^{commit}:${branch}\``,
       });
     }

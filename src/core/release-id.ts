@@ -1,9 +1,11 @@
+import { shortSha } from './format.js';
+
 /** Release directories are named `<UTC yyyymmddHHMMSS>-<sha12>`, so names sort by time. */
 const RELEASE_ID = /^(\d{14})-([0-9a-f]{12})$/;
 
 export function releaseId(at: Date, revision: string): string {
   const stamp = at.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `${stamp}-${revision.slice(0, 12)}`;
+  return `${stamp}-${shortSha(revision)}`;
 }
 
 export function isReleaseId(value: string): boolean {

@@ -1,5 +1,6 @@
 import { SCHEMA_FILE } from './app-hooks.js';
 import { UserError } from './errors.js';
+import { shortSha } from './format.js';
 
 /** What a release's `.bluegreen/schema` declares (nothing, when it has no such file). */
 export interface SchemaDeclaration {
@@ -20,7 +21,7 @@ export function parseSchema(text: string, revision: string): SchemaDeclaration {
     if (range && Number(range[1]) <= Number(range[2])) declaration.compatible = { min: Number(range[1]), max: Number(range[2]) };
     else if (target) declaration.migratesTo = Number(target[1]);
     else {
-      throw new UserError(`${SCHEMA_FILE} of ${revision.slice(0, 12)}, line ${index + 1}: ${JSON.stringify(line)} is not \`compatible=MIN-MAX\` (MIN ≤ MAX) or \`migrates-to=N\``, {
+      throw new UserError(`${SCHEMA_FILE} of ${shortSha(revision)}, line ${index + 1}: ${JSON.stringify(line)} is not \`compatible=MIN-MAX\` (MIN ≤ MAX) or \`migrates-to=N\``, {
         hint: `fix ${SCHEMA_FILE} (e.g. compatible=3-4 and migrates-to=4) and push again`,
       });
     }
@@ -49,7 +50,7 @@ export function refuseMigration(input: { database: number | undefined; incoming:
   if (!input.runsMigrate || to === undefined || !live || live.colour === incoming.colour) return undefined;
   if (within(to, live.schema)) return undefined;
   return new UserError(
-    `refused by the schema guard: ${incoming.revision.slice(0, 12)} migrates the database to version ${to}${input.database === undefined ? '' : ` (now ${input.database})`}, but the live colour ${live.colour} serves ${live.revision.slice(0, 12)}, which works with versions ${formatRange(live.schema)} only; nothing ran`,
+    `refused by the schema guard: ${shortSha(incoming.revision)} migrates the database to version ${to}${input.database === undefined ? '' : ` (now ${input.database})`}, but the live colour ${live.colour} serves ${shortSha(live.revision)}, which works with versions ${formatRange(live.schema)} only; nothing ran`,
     {
       hint: `first deploy and flip to a release that works with both (expand, then contract), or deploy anyway: \`git push -o force-schema\` (\`bluegreen deploy --force\`)`,
     },
@@ -61,7 +62,7 @@ export function refuseServing(input: { database: number | undefined; release: Gu
   const { database, release } = input;
   if (database === undefined || within(database, release.schema)) return undefined;
   return new UserError(
-    `refused by the schema guard: ${input.action} would make ${release.colour}'s ${release.revision.slice(0, 12)} serve production, but it works with database versions ${formatRange(release.schema)} and the database is at version ${database}; nothing was changed`,
+    `refused by the schema guard: ${input.action} would make ${release.colour}'s ${shortSha(release.revision)} serve production, but it works with database versions ${formatRange(release.schema)} and the database is at version ${database}; nothing was changed`,
     { hint: `deploy a release compatible with version ${database}, or override with --force (recorded in history)` },
   );
 }

@@ -4,6 +4,7 @@
  */
 import { COLOURS, type Colour, otherColour } from './colour.js';
 import { UserError } from './errors.js';
+import { shortSha } from './format.js';
 
 export type SlotRole = 'production' | 'idle';
 
@@ -25,7 +26,6 @@ export interface Placement {
   corrected: string | undefined;
 }
 
-const short = (revision: string) => revision.slice(0, 12);
 
 /** Whose last deploy `revision` is: a colour, or undefined when none or both (a synced pair tells nothing). */
 function ownerOf(revision: string | undefined, deployed: Partial<Record<Colour, string>>): Colour | undefined {
@@ -48,14 +48,14 @@ export function decidePlacement(facts: PlacementFacts): Placement {
   });
   const readings = new Set(evidence.map((e) => e.production));
   if (readings.size > 1) {
-    const said = evidence.map((e) => `${facts.names[e.role]} serves ${short(facts.serving[e.role] as string)}, ${e.owner}'s last deploy`).join(', and ');
+    const said = evidence.map((e) => `${facts.names[e.role]} serves ${shortSha(facts.serving[e.role] as string)}, ${e.owner}'s last deploy`).join(', and ');
     throw new UserError(`cannot tell which colour is in which slot: ${said}`, {
       hint: `deploy each colour again (git push blue main, git push green main), or swap the slots back in the Azure portal`,
     });
   }
   const production = evidence[0]?.production ?? assumed;
   if (production === assumed) return { production, corrected: undefined };
-  const seen = evidence.map((e) => `${facts.names[e.role]} serves ${e.owner}'s ${short(facts.serving[e.role] as string)}`).join(' and ');
+  const seen = evidence.map((e) => `${facts.names[e.role]} serves ${e.owner}'s ${shortSha(facts.serving[e.role] as string)}`).join(' and ');
   const other = roles.find((role) => role !== 'production') as SlotRole;
   return {
     production,

@@ -15,6 +15,7 @@ import { refuseMigration } from '../core/schema-guard.js';
 import { type AppSpec, readAppSpec } from './app-spec.js';
 import { servedRelease } from './schema-facts.js';
 import { type AppRun, type DeployTarget, type PreparedRelease, type TargetState, TargetChangedError } from './targets/target.js';
+import { shortSha } from '../core/format.js';
 
 export interface DeployEngineDeps {
   /** The configuration in force now (it can change while the server runs). */
@@ -96,7 +97,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     // git updates the ref only if it still holds what the pusher saw; a push that waited for another
     // deploy would otherwise deploy and then fail to move main.
     if (request.expectedMain !== undefined && mainNow !== request.expectedMain) {
-      throw new UserError(`refused: main on ${colour} moved to ${mainNow.slice(0, 12)} while this push waited; nothing was deployed`, {
+      throw new UserError(`refused: main on ${colour} moved to ${shortSha(mainNow)} while this push waited; nothing was deployed`, {
         hint: `fetch ${colour} and push again (or push -f to replace it)`,
       });
     }
@@ -111,7 +112,7 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     let sayNow = request.say;
     const sayFor = (target: DeployTarget) => (line: string) => sayNow(several ? `[${target.label}] ${line}` : line);
     const sayHost = (target: DeployTarget) => (line: string) => sayNow(`[${target.label}] ${line}`);
-    request.say(`deploying ${revision.slice(0, 12)} to ${colour} on ${several ? `${targets.length} hosts` : `${targets[0]?.label}, ${targets[0]?.appRoot}`}`);
+    request.say(`deploying ${shortSha(revision)} to ${colour} on ${several ? `${targets.length} hosts` : `${targets[0]?.label}, ${targets[0]?.appRoot}`}`);
     for (const line of spec.hooks.skipped) request.say(line);
     const app: AppRun | undefined =
       spec.hooks.run.size > 0 || config.sharedPaths.length > 0

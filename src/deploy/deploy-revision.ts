@@ -8,6 +8,7 @@ import type { Notice } from '../core/notification.js';
 import { DEPLOY_REF, ZERO_SHA } from '../core/ref-policy.js';
 import { createTargets } from './create-targets.js';
 import { createDeployEngine } from './deploy-engine.js';
+import { shortSha } from '../core/format.js';
 
 export interface DeployRevisionOptions {
   config: Config;
@@ -31,7 +32,6 @@ export interface DeployRevisionOptions {
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const short = (sha: string) => sha.slice(0, 12);
 
 function unknownRevision(colour: Colour, name: string): UserError {
   return new UserError(`unknown revision ${JSON.stringify(name)}: ${colour}'s repository has no such branch, tag or commit`, {
@@ -90,7 +90,7 @@ async function deployNamed(options: DeployRevisionOptions, resolved: (revision: 
       // Under the colour's lock now: main moves only through a deploy, and none other runs.
       const main = (await reader.resolve(DEPLOY_REF)) ?? ZERO_SHA;
       if (main !== mainBefore) {
-        throw new UserError(`refused: main on ${colour} moved to ${short(main)} while this deploy waited; nothing was deployed`, {
+        throw new UserError(`refused: main on ${colour} moved to ${shortSha(main)} while this deploy waited; nothing was deployed`, {
           hint: `see \`bluegreen history\`, then run \`bluegreen deploy ${colour}${options.revision === undefined ? '' : ` ${options.revision}`}\` again if it is still wanted`,
         });
       }
@@ -99,9 +99,9 @@ async function deployNamed(options: DeployRevisionOptions, resolved: (revision: 
         try {
           await updateMain(repoDir, revision, main);
         } catch (error) {
-          throw new UserError(`could not move main on ${colour} to ${short(revision)} (${messageOf(error)}); the hosts were switched back`, { cause: error });
+          throw new UserError(`could not move main on ${colour} to ${shortSha(revision)} (${messageOf(error)}); the hosts were switched back`, { cause: error });
         }
-        say(`main on ${colour}: ${main === ZERO_SHA ? 'none' : short(main)} -> ${short(revision)}`);
+        say(`main on ${colour}: ${main === ZERO_SHA ? 'none' : shortSha(main)} -> ${shortSha(revision)}`);
       }
     } catch (error) {
       await deploy.settle({ stood: false, reason: messageOf(error) });

@@ -1,7 +1,7 @@
 import { appendHistory } from '../adapters/state/history.js';
 import type { Lock } from '../adapters/state/locks.js';
 import type { Colour } from '../core/colour.js';
-import { formatSeconds } from '../core/format.js';
+import { formatSeconds, shortSha } from '../core/format.js';
 import { hostsFailed, messageOf, onEvery } from './on-every-host.js';
 import type { DeployTarget, PreparedRelease } from './targets/target.js';
 
@@ -113,6 +113,6 @@ export function createPreparedDeploy(options: {
       })();
       return settled;
     },
-    summary: () => `deployed ${revision.slice(0, 12)} to ${colour}${several ? ` (${targets.length} hosts)` : ''} in ${formatSeconds((finishedAt || Date.now()) - started)}`,
+    summary: () => `deployed ${shortSha(revision)} to ${colour}${several ? ` (${targets.length} hosts)` : ''} in ${formatSeconds((finishedAt || Date.now()) - started)}`,
   };
 }

@@ -6,8 +6,9 @@ import type { Colour } from '../core/colour.js';
 import { DEPLOY_REF } from '../core/ref-policy.js';
 import { type ReconcileStep, planReconcile } from '../core/reconcile-plan.js';
 import type { DeployTarget, TargetState } from './targets/target.js';
+import { shortSha } from '../core/format.js';
 
-const short = (revision: string | undefined) => (revision ? revision.slice(0, 12) : 'nothing');
+const short = (revision: string | undefined) => (revision ? shortSha(revision) : 'nothing');
 
 /** What history says a colour serves: its last deploy or activation, and whether that was an activation. */
 async function recordedState(dataDir: string, colour: Colour): Promise<{ recorded: string | undefined; activated: string | undefined }> {

@@ -8,6 +8,7 @@ import { UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import { DEPLOY_REF } from '../core/ref-policy.js';
 import { deployRevision } from './deploy-revision.js';
+import { shortSha } from '../core/format.js';
 
 export interface SyncOptions {
   config: Config;
@@ -21,7 +22,6 @@ export interface SyncOptions {
   notify?: (notice: Notice) => void;
 }
 
-const short = (sha: string) => sha.slice(0, 12);
 
 /**
  * `bluegreen sync`: deploys the revision the live colour serves to the idle colour (a warm standby), through the
@@ -44,11 +44,11 @@ export async function syncIdle(options: SyncOptions): Promise<string> {
   const idleServes = deployedRevision(history, idle)?.revision;
   const idleMain = await new RevisionReader(repoPath(config.dataDir, idle)).resolve(DEPLOY_REF);
   if (idleServes === serving.revision && idleMain === serving.revision) {
-    const line = `${idle} already serves ${short(serving.revision)}, ${live}'s revision: nothing to sync`;
+    const line = `${idle} already serves ${shortSha(serving.revision)}, ${live}'s revision: nothing to sync`;
     say(line);
     return line;
   }
-  const plan = [`sync: deploy ${live}'s revision ${short(serving.revision)} to ${idle} (which serves ${idleServes ? short(idleServes) : 'nothing yet'}); ${idle}'s main moves to it`];
+  const plan = [`sync: deploy ${live}'s revision ${shortSha(serving.revision)} to ${idle} (which serves ${idleServes ? shortSha(idleServes) : 'nothing yet'}); ${idle}'s main moves to it`];
   if (options.confirm && !(await options.confirm(plan))) throw new UserError(`sync cancelled; ${idle} unchanged`);
   say(plan[0] as string);
   await copyRevision(repoPath(config.dataDir, live), repoPath(config.dataDir, idle), serving.revision);

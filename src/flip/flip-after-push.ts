@@ -4,6 +4,7 @@ import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import { runFlip } from './run-flip.js';
+import { shortSha } from '../core/format.js';
 
 export interface FlipAfterPushOptions {
   config: Config;
@@ -48,6 +49,6 @@ export async function flipAfterPush(options: FlipAfterPushOptions): Promise<void
       (c) => c ?? 'no colour',
       () => 'unknown (the provider cannot be read now)',
     );
-    say(`the push stands: ${colour} serves ${options.revision.slice(0, 12)} (its main); production traffic goes to ${live}`);
+    say(`the push stands: ${colour} serves ${shortSha(options.revision)} (its main); production traffic goes to ${live}`);
   }
 }

@@ -7,7 +7,7 @@ import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
-import { formatSeconds } from '../core/format.js';
+import { formatSeconds, shortSha } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import { forceServing, refuseServing } from '../core/schema-guard.js';
@@ -81,7 +81,7 @@ export async function runFlip(given: FlipOptions): Promise<FlipOutcome> {
       // A person said no: nobody's flip failed, nothing to tell.
       cancelled: () => (told = true),
     });
-    if (outcome === 'flipped') tell({ event, ok: true, colour: target, revision, message: `${target} is live (${revision?.slice(0, 12)}), verified through ${config.publicUrl}` });
+    if (outcome === 'flipped') tell({ event, ok: true, colour: target, revision, message: `${target} is live (${revision ? shortSha(revision) : '?'}), verified through ${config.publicUrl}` });
     return outcome;
   } catch (error) {
     if (!told) notify({ event, ok: false, colour: target, revision, message: messageOf(error) });
@@ -141,7 +141,7 @@ async function flipLocked(
     const [verifyHost, ...rest] = plan.steps;
     if (verifyHost) await runStep(verifyHost, options, phases, plan);
     if (plan.alreadyLive) {
-      say(`${target} is live already (${plan.revision.slice(0, 12)}), and healthy: nothing to move`);
+      say(`${target} is live already (${shortSha(plan.revision)}), and healthy: nothing to move`);
       return 'already-live';
     }
     for (const step of rest) {
@@ -156,7 +156,7 @@ async function flipLocked(
       }
     }
     await record('flipped');
-    say(`${target} is live (${plan.revision.slice(0, 12)}), verified through ${config.publicUrl}, in ${formatSeconds(Date.now() - started)}`);
+    say(`${target} is live (${shortSha(plan.revision)}), verified through ${config.publicUrl}, in ${formatSeconds(Date.now() - started)}`);
     return 'flipped';
   } finally {
     for (const lock of locks) await lock.release();
@@ -250,7 +250,7 @@ async function runStep(step: FlipStep, options: FlipOptions, phases: Record<stri
       const serving = await readRevision(step.url);
       if (serving !== step.revision) {
         throw new UserError(
-          `refused: ${step.hosts > 1 ? `${step.colour}'s host ${step.url}` : step.colour} serves ${serving.slice(0, 12)}, but its last deploy was ${step.revision.slice(0, 12)}. Production unchanged: ${plan.from ?? 'no colour'} is live`,
+          `refused: ${step.hosts > 1 ? `${step.colour}'s host ${step.url}` : step.colour} serves ${shortSha(serving)}, but its last deploy was ${shortSha(step.revision)}. Production unchanged: ${plan.from ?? 'no colour'} is live`,
           { hint: `redeploy it (git push ${step.colour} main), or check BLUE_URL/GREEN_URL point at the right hosts` },
         );
       }

@@ -1,6 +1,6 @@
 /** HTTP checks against a colour's own address or the public address: health (N consecutive 2xx) and REVISION. */
 import { UserError } from '../../core/errors.js';
-import { formatSeconds } from '../../core/format.js';
+import { formatSeconds, shortSha } from '../../core/format.js';
 import { describeFetchError } from './fetch-problem.js';
 import { type Sleep, sleep as realSleep } from './sleep.js';
 
@@ -138,7 +138,7 @@ export async function waitUntilServing(
         if (health.ok) return;
         last = health.summary;
       } else {
-        last = `${baseUrl} serves ${serving.slice(0, 12)}, expected ${whose} ${revision.slice(0, 12)}`;
+        last = `${baseUrl} serves ${shortSha(serving)}, expected ${whose} ${shortSha(revision)}`;
       }
     } catch (error) {
       last = (error as Error).message;

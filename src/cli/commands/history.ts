@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type HistoryRecord, readHistory } from '../../adapters/state/history.js';
 import { UserError } from '../../core/errors.js';
-import { formatSeconds } from '../../core/format.js';
+import { formatSeconds, shortSha } from '../../core/format.js';
 import { loadConfig } from '../load-config.js';
 import { type Output, printJson } from '../output.js';
 
@@ -23,7 +23,7 @@ export function registerHistory(program: Command, output: Output): void {
 }
 
 export function describe(record: HistoryRecord): string {
-  const sha = (revision: string | undefined) => revision?.slice(0, 12) ?? '?';
+  const sha = (revision: string | undefined) => (revision === undefined ? '?' : shortSha(revision));
   // How it came about, when not the plain way: `sync`, a schema guard forced past.
   const note = 'note' in record && record.note ? ` (${record.note})` : '';
   switch (record.type) {

@@ -6,6 +6,7 @@ import { parseColour } from '../arguments.js';
 import { withNotices } from '../cli-notices.js';
 import { loadConfig } from '../load-config.js';
 import { type Output, printJson } from '../output.js';
+import { shortSha } from '../../core/format.js';
 
 export function registerReleases(program: Command, output: Output): void {
   program
@@ -57,6 +58,6 @@ export function registerReleases(program: Command, output: Output): void {
           throw error;
         }
       }).finally(() => provider.close());
-      output.out(`${colour}: current -> releases/${release}${revision ? ` (${revision.slice(0, 12)})` : ''}`);
+      output.out(`${colour}: current -> releases/${release}${revision ? ` (${shortSha(revision)})` : ''}`);
     });
 }

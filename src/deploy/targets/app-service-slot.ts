@@ -4,6 +4,7 @@ import { type Kudu, createKudu } from '../../adapters/providers/azure/kudu.js';
 import type { Config, HostTarget } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import type { DeployTarget, PrepareInput, PreparedRelease, TargetState } from './target.js';
+import { shortSha } from '../../core/format.js';
 
 type SlotHost = Extract<HostTarget, { kind: 'app-service-slot' }>;
 
@@ -47,7 +48,7 @@ export class AppServiceSlotTarget implements DeployTarget {
       say,
     });
     const sent = Date.now();
-    say(`Kudu: success; checking ${this.host.url}: ${this.config.healthPath} answers 2xx and /REVISION is ${revision.slice(0, 12)}`);
+    say(`Kudu: success; checking ${this.host.url}: ${this.config.healthPath} answers 2xx and /REVISION is ${shortSha(revision)}`);
     const intervalMs = Math.min(500, Math.max(50, this.config.verifyTimeoutMs / 10));
     try {
       await waitUntilServing(this.host.url, this.config.healthPath, revision, 'the deployed', { deadlineMs: this.config.verifyTimeoutMs, intervalMs });
