@@ -5,7 +5,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { RevisionReader } from '../../src/adapters/git/revisions.js';
 import { LocalTransport } from '../../src/adapters/transport/local-transport.js';
-import { activateCommand } from '../../src/core/remote-commands.js';
+import { SESSION, activateCommand } from '../../src/core/remote-commands.js';
 import type { Config } from '../../src/core/config.js';
 import { createDeployEngine } from '../../src/deploy/deploy-engine.js';
 import { PosixReleasesTarget } from '../../src/deploy/targets/posix-releases.js';
@@ -37,7 +37,7 @@ function setup(t: Test) {
   const exec = transport.exec.bind(transport);
   transport.exec = (argv, options) => {
     const script = argv[2] ?? '';
-    execs.push(script.includes('shift 12') ? 'session' : script.startsWith('host_state()') ? 'inspect' : 'other');
+    execs.push(script.includes(`echo "${SESSION.staged}"`) ? 'session' : script.startsWith('host_state()') ? 'inspect' : 'other');
     onExecHook(argv);
     return exec(argv, options);
   };
