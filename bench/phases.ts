@@ -1,11 +1,12 @@
 /**
- * The deploy engine's phases without git push or the hook around it: `node dist/bench/phases.js [FILES] [BYTES]`
+ * The deploy engine's phases without git push or the hook around it: `node dist/bench/phases.js [FILES] [BYTES]
+ * [CHANGES] [--build-hook]` (with an empty `.bluegreen/hooks/build` in the site, run as a push would)
  * runs one host's deploy target (src/deploy/targets/posix-releases.ts) directly (warm ssh2 transport, the site's own repository) for a
  * full deploy and several one-file changes, printing each deploy's phase times and the SSH execs it ran on the
  * host (counted from the host's sshd log: on the deploy's clock, and after it); then times the pieces a push adds
  * around it (start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hookScriptPath, PERL } from '../src/adapters/git/repos.js';
 import { RevisionReader } from '../src/adapters/git/revisions.js';
@@ -18,14 +19,24 @@ import { run } from './proc.js';
 import { makeSite } from './site.js';
 
 async function main(): Promise<void> {
-  const files = Number(process.argv[2] ?? 5000);
-  const size = Number(process.argv[3] ?? 4096);
-  const changes = Number(process.argv[4] ?? 8);
+  const args = process.argv.slice(2).filter((a) => a !== '--build-hook');
+  const buildHook = process.argv.includes('--build-hook');
+  const files = Number(args[0] ?? 5000);
+  const size = Number(args[1] ?? 4096);
+  const changes = Number(args[2] ?? 8);
   const t = new Teardown();
   try {
     const bench = await startBench(t);
     const site = makeSite({ files, size }, 'phases');
     t.teardown(() => site.cleanup());
+    if (buildHook) {
+      const hook = path.join(site.dir, '.bluegreen', 'hooks', 'build');
+      mkdirSync(path.dirname(hook), { recursive: true });
+      writeFileSync(hook, '#!/bin/sh\nexit 0\n');
+      chmodSync(hook, 0o755);
+      site.commit('an empty build hook');
+    }
+    const app = buildHook ? { hooks: new Set(['build'] as const), shared: [], timeoutSeconds: 60, pusher: 'bench', live: false } : undefined;
     const transport = new SshTransport({
       host: '127.0.0.2',
       port: bench.hosts.blue.port,
@@ -48,7 +59,7 @@ async function main(): Promise<void> {
       const state = await target.inspect();
       const inspectMs = performance.now() - inspectStart;
       const release = freshReleaseId(new Date(), revision, state.releases);
-      const prepared = await target.prepare({ colour: 'blue', revision, release, state, reader, keepReleases: 5, say: () => {} });
+      const prepared = await target.prepare({ colour: 'blue', revision, release, state, reader, keepReleases: 5, say: () => {}, ...(app ? { app } : {}) });
       await prepared.commit();
       const durationMs = Math.round(performance.now() - t0);
       const committed = sessions.mark();

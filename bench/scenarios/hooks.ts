@@ -26,8 +26,9 @@ export async function hookOverhead(ctx: Context, spec: SiteSpec): Promise<Scenar
   const plain = makeSite(spec, 'plain');
   const hooked = makeSite(spec, 'hooked');
   addEmptyBuildHook(hooked);
+  // Each colour's execs counted on its own host; before any push, both hosts are quiet.
   const sessions = new HostSessions([bench.hosts.blue, bench.hosts.green]);
-  const spaced = new SpacedPushes(sessions, ctx.spacingMs);
+  const spaced = { blue: new SpacedPushes(bench.blueSessions, ctx.spacingMs), green: new SpacedPushes(new HostSessions([bench.hosts.green]), ctx.spacingMs) };
   const times: Record<string, Timing[]> = { plain: [], hooked: [] };
   let changes = 0;
   const change = (site: Site) => {
@@ -49,9 +50,11 @@ export async function hookOverhead(ctx: Context, spec: SiteSpec): Promise<Scenar
     const warmups = 5;
     for (let i = -warmups; i < ctx.runs; i++) {
       change(plain);
-      const without = await spaced.push(() => pushOurs(plain, server, 'blue'));
+      await sessions.quiet();
+      const without = await spaced.blue.push(() => pushOurs(plain, server, 'blue'));
       change(hooked);
-      const withHook = await spaced.push(() => pushOurs(hooked, server, 'green'));
+      await sessions.quiet();
+      const withHook = await spaced.green.push(() => pushOurs(hooked, server, 'green'));
       if (i < 0) continue;
       times.plain?.push(without);
       times.hooked?.push(withHook);

@@ -22,7 +22,8 @@ export interface HookCommandInput {
  * Runs one hook on a host as the login user, in its own session (`setsid`), so that on timeout `timeout`
  * signals the hook's whole process group, and what is left of it is killed afterwards. Output (stdout and
  * stderr) goes to a file that `tail --pid` streams as it grows, so a hook's output arrives line by line while it
- * runs, and a child the hook leaves behind holding its output open cannot keep the command from ending. The
+ * runs, and a child the hook leaves behind holding its output open cannot keep the command from ending (the
+ * file, `.hook-NAME.PID`, sits in the directory above `dir`: releases/). The
  * exit code is the hook's (124 or 137: timed out). A directory without an executable hook prints HOOK_ABSENT.
  */
 export function hookCommand(input: HookCommandInput): Argv {
@@ -38,13 +39,17 @@ export function hookCommand(input: HookCommandInput): Argv {
       `h=./${HOOKS_DIR}/$hook`,
       `if [ -d "$h" ] || [ ! -x "$h" ]; then echo "${HOOK_ABSENT}"; exit 0; fi`,
       'for v in "$@"; do export "$v"; done',
-      'log=$(mktemp "${TMPDIR:-/tmp}/bluegreen-hook.XXXXXX") || exit 1',
-      'setsid timeout -k 5 "$limit" "$h" </dev/null >"$log" 2>&1 &',
+      // The log lives beside the releases (the deploy user's directory, not /tmp), made by the shell (a process
+      // less than mktemp), readable by the deploy user only, as mktemp's would be.
+      'log="${dir%/*}/.hook-$hook.$$"',
+      'u=$(umask); umask 077',
+      'set -C; if ! true 2>/dev/null >"$log"; then rm -f -- "$log"; true >"$log" || exit 1; fi; set +C',
+      'umask "$u"',
+      'setsid timeout -k 5 "$limit" "$h" </dev/null >>"$log" 2>&1 &',
       'pid=$!',
-      'tail -s 0.02 -n +1 -f --pid="$pid" "$log"',
+      'tail -s 0.01 -n +1 -f --pid="$pid" "$log"',
       'code=0; wait "$pid" || code=$?',
-      // dash's kill takes no process group: the system's does.
-      'if [ "$sweep" = 1 ] || [ "$code" = 124 ] || [ "$code" = 137 ]; then env kill -s KILL -- "-$pid" 2>/dev/null || true; fi',
+      'if [ "$sweep" = 1 ] || [ "$code" = 124 ] || [ "$code" = 137 ]; then kill -s KILL -- "-$pid" 2>/dev/null || true; fi',
       'rm -f "$log"',
       'exit "$code"',
     ].join('\n'),

@@ -161,14 +161,20 @@ export function deploySessionCommand(input: SessionInput): Argv {
       'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10} owned=${11} shared=${12} ready=${13} sent_bytes=${14}',
       'shift 14',
       `if [ "$(host_state "$root")" != "$expected" ]; then echo "${SESSION.changed}"; exit ${SESSION_HOST_CHANGED}; fi`,
-      'mkdir -p "$root/releases"',
+      // Tests instead of commands where a command is rarely needed: every process counts in a one-file deploy.
+      '[ -d "$root/releases" ] || mkdir -p "$root/releases"',
       'cd "$root"',
-      'rm -rf "$staging"',
-      // The lists are read off stdin once (head reads exactly that many bytes), into files: a ready copy takes the same removals as the tree.
+      'if [ -e "$staging" ]; then rm -rf "$staging"; fi',
+      // The lists are read off stdin once (head reads exactly that many bytes), into files (those not empty): a
+      // ready copy takes the same removals as the tree.
       'lists=$root/releases/.lists-$release',
-      'head -c "$removal_bytes" > "$lists.files"; head -c "$directory_bytes" > "$lists.dirs"; head -c "$sent_bytes" > "$lists.sent"',
+      'take() { if [ "$1" -gt 0 ]; then head -c "$1" > "$lists.$2"; fi; }',
+      'take "$removal_bytes" files; take "$directory_bytes" dirs; take "$sent_bytes" sent',
       // xargs hands the paths over as arguments, so any byte but NUL survives.
-      'remove_listed() { xargs -0r rm -f -- < "$lists.files"; xargs -0r rmdir --ignore-fail-on-non-empty -- < "$lists.dirs" 2>/dev/null || true; }',
+      'remove_listed() {',
+      '  if [ -f "$lists.files" ]; then xargs -0 rm -f -- < "$lists.files"; fi',
+      '  if [ -f "$lists.dirs" ]; then xargs -0 rmdir --ignore-fail-on-non-empty -- < "$lists.dirs" 2>/dev/null || true; fi',
+      '}',
       'work=$staging',
       'if [ "$owned" = - ]; then',
       '  case $source in',
@@ -197,14 +203,17 @@ export function deploySessionCommand(input: SessionInput): Argv {
       '  if [ "$ready" = 1 ]; then',
       // --remove-destination: a changed file is replaced, never written through.
       '    mv releases/.copy "$staging"',
-      '    (cd "$staging" && remove_listed)',
-      '    (cd releases/.tree && xargs -0r cp -a --parents --remove-destination -t "$root/$staging" -- < "$lists.sent")',
+      '    cd "$staging"; remove_listed; cd "$root/releases/.tree"',
+      '    if [ -f "$lists.sent" ]; then xargs -0 cp -a --parents --remove-destination -t "$root/$staging" -- < "$lists.sent"; fi',
+      '    cd "$root"',
       '    printf "%s\\n" "$revision" > "$staging/REVISION"',
       '  elif [ "$owned" = real ]; then cp -a --reflink=auto releases/.tree "$staging"; else cp -al releases/.tree "$staging"; fi',
-      '  mkdir -p shared',
+      '  [ -d shared ] || mkdir shared',
+      '  if [ -n "$shared" ]; then',
       LINK_SHARED,
+      '  fi',
       'fi',
-      'rm -f -- "$lists".*',
+      'if [ "$removal_bytes$directory_bytes$sent_bytes" != 000 ]; then rm -f -- "$lists".*; fi',
       `echo "${SESSION.staged}"`,
       'answer=; read -r answer || true',
       'if [ "$answer" != switch ]; then rm -rf -- "$staging"; exit 0; fi',
@@ -220,7 +229,7 @@ export function deploySessionCommand(input: SessionInput): Argv {
       'cd releases',
       // A spare of a revision git does not know was not used (the source says so): it is replaced.
       'if [ "$source" != spare ]; then rm -rf .spare; fi',
-      'for d in .staging-* .next-* .spare.tmp .copy.tmp .lists-*; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done',
+      'for d in .staging-* .next-* .spare.tmp .copy.tmp .lists-* .hook-*; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done',
       // A host with a pristine tree builds from it: its releases may hold what hooks made, so none becomes a spare.
       'if [ -e .tree ]; then rm -rf .spare; for old in "$@"; do rm -rf -- "$old"; done',
       '  rm -rf .copy',
