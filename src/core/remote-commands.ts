@@ -128,7 +128,8 @@ export interface SessionInput {
 
 /**
  * A whole deploy on one host in one command (one SSH session), driven by lines on stdin:
- * 1. refuses (SESSION.changed, exit 75) if the host's state is not `expectedState`, so a server that
+ * 1. waits for any other session on the app root to end (`flock` on the app root directory, held to the end),
+ *    then refuses (SESSION.changed, exit 75) if the host's state is not `expectedState`, so a server that
  *    remembers what each host holds need not read it first;
  * 2. stages the release in `stagingDir` from its source — the spare tree, or a hard-linked copy of a
  *    release (sharing every file until it is replaced: GNU tar and rm replace by unlinking, never writing
@@ -160,6 +161,9 @@ export function deploySessionCommand(input: SessionInput): Argv {
       'set -e',
       'root=$1 staging=$2 source=$3 from=$4 removal_bytes=$5 directory_bytes=$6 with_tar=$7 release=$8 revision=$9 expected=${10} owned=${11} shared=${12} ready=${13} sent_bytes=${14}',
       'shift 14',
+      // One session at a time on an app root, from whatever process (a CLI deploy while the server's last deploy
+      // still tidies): the later one waits, then finds the host changed. Held until the session ends.
+      'if [ -d "$root" ] && [ -r "$root" ]; then exec 9<"$root"; flock 9 2>/dev/null || true; fi',
       `if [ "$(host_state "$root")" != "$expected" ]; then echo "${SESSION.changed}"; exit ${SESSION_HOST_CHANGED}; fi`,
       // Tests instead of commands where a command is rarely needed: every process counts in a one-file deploy.
       '[ -d "$root/releases" ] || mkdir -p "$root/releases"',

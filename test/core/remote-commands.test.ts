@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +79,8 @@ t.test('inspect output is parsed; junk is ignored', async (t) => {
     text: 'approot missing',
   });
   t.equal(parseInspect(`approot present\nspare ${'d'.repeat(40)}\n`).spareRevision, 'd'.repeat(40));
+  t.equal(parseInspect(`approot present\ncopy ${'e'.repeat(40)}\n`).copyRevision, 'e'.repeat(40), 'a ready copy of the tree, by revision');
+  t.equal(parseInspect('approot present\ncopy \n').copyRevision, undefined);
   t.equal(parseInspect('approot present\nspare main\n').spareRevision, undefined, 'a spare of no known revision is not used');
   const foreign = parseInspect('approot present\nwritable yes\ncurrent /somewhere/else\nrevision ' + 'c'.repeat(40));
   t.equal(foreign.current, undefined, 'a current that points outside releases/ is not ours');
@@ -199,6 +201,28 @@ t.test('a session refuses a host that is not as the server read it, and changes 
   t.equal(result.code, 75);
   t.equal(result.stdout.trim(), SESSION.changed);
   t.same(readdirSync(path.join(root, 'releases')).sort(), [R1, R2]);
+});
+
+t.test('a session waits while another holds the app root (one still tidying), then finds the host changed', async (t) => {
+  const root = appRoot(t);
+  write(path.join(root, 'releases', R1, 'index.html'), 'x');
+  const expectedState = stateOf(root);
+  // Another session: holds the app root until its input ends, then adds a release (as a tidying changes the host).
+  const other = spawn('sh', ['-c', `exec 9<"$1"; flock 9; read -r _; mkdir "$1/releases/${R2}"`, 'sh', root], { stdio: ['pipe', 'ignore', 'inherit'] });
+  t.teardown(() => other.kill());
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const [command, ...args] = deploySessionCommand(sessionInput(root, { expectedState }));
+  const waiting = spawn(command ?? '', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let stdout = '';
+  waiting.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = new Promise<number | null>((resolve) => waiting.on('exit', resolve));
+  waiting.stdin.end('switch\nfinish\n');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(waiting.exitCode, null, 'it waits for the other session');
+  t.notOk(existsSync(path.join(root, STAGING)), 'and has staged nothing');
+  other.stdin.end('\n');
+  t.equal(await code, 75, 'then refuses: the host is not as it was read');
+  t.equal(stdout.trim(), SESSION.changed);
 });
 
 t.test('a session whose input ends before `switch` removes its staging; before `finish`, it tidies nothing', async (t) => {

@@ -2,9 +2,10 @@
  * The schema guard through a real `git push` over HTTP to the real `bluegreen serve`: the refusal and its way
  * out reach the pusher, and `-o force-schema` deploys anyway, on record.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { routerStateFile, writeRouterState } from '../../src/adapters/providers/local/router.js';
 import { requireBuild } from '../helpers/bluegreen.js';
 import { push, setupPush } from '../helpers/push-setup.js';
 
@@ -26,7 +27,7 @@ t.test('the schema guard over a real push: refused with the way out, then `-o fo
   const green = await push(work, 'green', 'main');
   t.equal(green.code, 0, green.output);
   t.match(green.output, /remote: .*migrate: migrated to migrates-to=1/);
-  writeFileSync(path.join(hosts.dataDir, 'router.json'), JSON.stringify({ live: 'green', changedAt: new Date().toISOString() }));
+  await writeRouterState(routerStateFile(hosts.dataDir), 'green');
 
   work.write('index.html', 'blue');
   work.write('.bluegreen/schema', 'compatible=2-2\nmigrates-to=2\n');
