@@ -6,7 +6,7 @@
  * host (counted from the host's sshd log: on the deploy's clock, and after it); then times the pieces a push adds
  * around it (start-up of the hook, an exec round trip on the warm connection, `cp -al` of the tree).
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hookScriptPath, PERL } from '../src/adapters/git/repos.js';
 import { RevisionReader } from '../src/adapters/git/revisions.js';
@@ -16,7 +16,7 @@ import { PosixReleasesTarget } from '../src/deploy/targets/posix-releases.js';
 import { Teardown, emptyDir, startBench } from './env.js';
 import { summarize } from './measure.js';
 import { run } from './proc.js';
-import { makeSite } from './site.js';
+import { addEmptyBuildHook, makeSite } from './site.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2).filter((a) => a !== '--build-hook');
@@ -29,13 +29,7 @@ async function main(): Promise<void> {
     const bench = await startBench(t);
     const site = makeSite({ files, size }, 'phases');
     t.teardown(() => site.cleanup());
-    if (buildHook) {
-      const hook = path.join(site.dir, '.bluegreen', 'hooks', 'build');
-      mkdirSync(path.dirname(hook), { recursive: true });
-      writeFileSync(hook, '#!/bin/sh\nexit 0\n');
-      chmodSync(hook, 0o755);
-      site.commit('an empty build hook');
-    }
+    if (buildHook) addEmptyBuildHook(site);
     const app = buildHook ? { hooks: new Set(['build'] as const), shared: [], timeoutSeconds: 60, pusher: 'bench', live: false } : undefined;
     const transport = new SshTransport({
       host: '127.0.0.2',

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanEnv } from '../test/helpers/bluegreen.js';
@@ -77,4 +77,13 @@ export function makeSite(spec: SiteSpec, label = 'site'): Site {
   };
   site.commit('initial');
   return site;
+}
+
+/** Adds `.bluegreen/hooks/build` that does nothing (what a hook costs by itself), and commits. */
+export function addEmptyBuildHook(site: Site): void {
+  const hook = path.join(site.dir, '.bluegreen', 'hooks', 'build');
+  mkdirSync(path.dirname(hook), { recursive: true });
+  writeFileSync(hook, '#!/bin/sh\nexit 0\n');
+  chmodSync(hook, 0o755);
+  site.commit('an empty build hook');
 }

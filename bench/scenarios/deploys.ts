@@ -66,10 +66,10 @@ export class SpacedPushes {
   }
 }
 
-/** Makes blue's app root and the server's blue.git empty, so the next push is a first, full deploy. */
-async function resetOurs(ctx: Context): Promise<void> {
-  await ctx.server.resetRepo('blue');
-  await emptyDir(ctx.bench.hosts.appRoots.blue);
+/** Makes a colour's app root and the server's repository of it empty, so the next push is a first, full deploy. */
+export async function resetOurs(ctx: Context, colour: 'blue' | 'green' = 'blue'): Promise<void> {
+  await ctx.server.resetRepo(colour);
+  await emptyDir(ctx.bench.hosts.appRoots[colour]);
 }
 
 /** Each run a real full deploy: an empty app root and a server repo without the site's objects. */

@@ -3,22 +3,10 @@
  * site without hooks. Blue's host gets the plain site, green's the hooked one (two twins of one site, so each
  * host keeps its own steady state); the pushes alternate run by run, each once both hosts are quiet.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { emptyDir } from '../env.js';
 import { HostSessions } from '../host-sessions.js';
-import { type Site, type SiteSpec, makeSite } from '../site.js';
+import { type Site, type SiteSpec, addEmptyBuildHook, makeSite } from '../site.js';
 import { type Timing, pushOurs } from '../tools.js';
-import { type Context, type ScenarioResult, SpacedPushes, collect } from './deploys.js';
-
-/** Adds `.bluegreen/hooks/build` that does nothing, and commits. */
-function addEmptyBuildHook(site: Site): void {
-  const hook = path.join(site.dir, '.bluegreen', 'hooks', 'build');
-  mkdirSync(path.dirname(hook), { recursive: true });
-  writeFileSync(hook, '#!/bin/sh\nexit 0\n');
-  chmodSync(hook, 0o755);
-  site.commit('an empty build hook');
-}
+import { type Context, type ScenarioResult, SpacedPushes, collect, resetOurs } from './deploys.js';
 
 export async function hookOverhead(ctx: Context, spec: SiteSpec): Promise<ScenarioResult> {
   const { bench, server, log } = ctx;
@@ -37,10 +25,8 @@ export async function hookOverhead(ctx: Context, spec: SiteSpec): Promise<Scenar
   };
   const reset = async () => {
     await sessions.quiet();
-    for (const colour of ['blue', 'green'] as const) {
-      await server.resetRepo(colour);
-      await emptyDir(bench.hosts.appRoots[colour]);
-    }
+    await resetOurs(ctx, 'blue');
+    await resetOurs(ctx, 'green');
   };
   try {
     await reset();
