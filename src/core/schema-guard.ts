@@ -44,10 +44,10 @@ export interface GuardedRelease {
  * Whether a deploy whose `migrate` hook runs may take the database where it declares: refused (before anything
  * runs) when the live colour's release would not work with the version it migrates to. Undefined: allowed.
  */
-export function refuseMigration(input: { database: number | undefined; incoming: GuardedRelease; runsMigrate: boolean; live: GuardedRelease | undefined }): UserError | undefined {
+export function refuseMigration(input: { database: number | undefined; incoming: GuardedRelease; live: GuardedRelease | undefined }): UserError | undefined {
   const { incoming, live } = input;
   const to = incoming.schema.migratesTo;
-  if (!input.runsMigrate || to === undefined || !live || live.colour === incoming.colour) return undefined;
+  if (to === undefined || !live || live.colour === incoming.colour) return undefined;
   if (within(to, live.schema)) return undefined;
   return new UserError(
     `refused by the schema guard: ${shortSha(incoming.revision)} migrates the database to version ${to}${input.database === undefined ? '' : ` (now ${input.database})`}, but the live colour ${live.colour} serves ${shortSha(live.revision)}, which works with versions ${formatRange(live.schema)} only; nothing ran`,
@@ -57,13 +57,16 @@ export function refuseMigration(input: { database: number | undefined; incoming:
   );
 }
 
-/** Whether `release` may serve production with the database at `database`. Undefined: allowed. */
-export function refuseServing(input: { database: number | undefined; release: GuardedRelease; action: string }): UserError | undefined {
+/**
+ * Whether `release` may serve production with the database at `database`. Undefined: allowed. `override` is the
+ * command that does it anyway (`bluegreen flip green --force`).
+ */
+export function refuseServing(input: { database: number | undefined; release: GuardedRelease; action: string; override: string }): UserError | undefined {
   const { database, release } = input;
   if (database === undefined || within(database, release.schema)) return undefined;
   return new UserError(
     `refused by the schema guard: ${input.action} would make ${release.colour}'s ${shortSha(release.revision)} serve production, but it works with database versions ${formatRange(release.schema)} and the database is at version ${database}; nothing was changed`,
-    { hint: `deploy a release compatible with version ${database}, or override with --force (recorded in history)` },
+    { hint: `deploy a release compatible with version ${database}, or do it anyway: \`${input.override}\` (recorded in history)` },
   );
 }
 
@@ -71,12 +74,12 @@ export function refuseServing(input: { database: number | undefined; release: Gu
 const SCHEMA_FORCED_NOTE = 'schema guard overridden (force)';
 
 /**
- * A refusal of refuseServing stands unless forced; forced, it is said (as what disagrees) and the note history
- * records is returned. Undefined: nothing was refused.
+ * A refusal of the schema guard (refuseMigration, refuseServing) stands unless forced; forced, it is said (as what
+ * disagrees) and the note history records is returned. Undefined: nothing was refused.
  */
-export function forceServing(refusal: UserError | undefined, force: boolean | undefined, say: (line: string) => void): string | undefined {
+export function forcePastGuard(refusal: UserError | undefined, force: boolean | undefined, say: (line: string) => void): string | undefined {
   if (!refusal) return undefined;
   if (!force) throw refusal;
-  say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing was changed$/, '')}`);
+  say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing (ran|was changed)$/, '')}`);
   return SCHEMA_FORCED_NOTE;
 }

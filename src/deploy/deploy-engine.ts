@@ -11,7 +11,7 @@ import { hostsFailed, messageOf, onEvery } from './on-every-host.js';
 import { type PreparedDeploy, createPreparedDeploy } from './prepared-deploy.js';
 import { refuseEscapingSymlinks } from './refuse-escaping-symlinks.js';
 import { readSchemaVersion, writeSchemaVersion } from '../adapters/state/schema-version.js';
-import { refuseMigration } from '../core/schema-guard.js';
+import { forcePastGuard, refuseMigration } from '../core/schema-guard.js';
 import { type AppSpec, readAppSpec } from './app-spec.js';
 import { servedRelease } from './schema-facts.js';
 import { type AppRun, type DeployTarget, type PreparedRelease, type TargetState, TargetChangedError } from './targets/target.js';
@@ -164,13 +164,9 @@ export function createDeployEngine(deps: DeployEngineDeps): DeployEngine {
     const refusal = refuseMigration({
       database: readSchemaVersion(config.dataDir)?.version,
       incoming: { colour: request.colour, revision: request.revision, schema: spec.schema },
-      runsMigrate: true,
       live: await servedRelease(config.dataDir, live),
     });
-    if (!refusal) return undefined;
-    if (!request.forceSchema) throw refusal;
-    request.say(`forced past the schema guard: ${refusal.message.replace(/^refused by the schema guard: /, '').replace(/; nothing ran$/, '')}`);
-    return 'schema guard overridden (force)';
+    return forcePastGuard(refusal, request.forceSchema, request.say);
   }
 
   /**

@@ -6,7 +6,7 @@ import type { Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { isReleaseId } from '../core/release-id.js';
-import { forceServing, refuseServing } from '../core/schema-guard.js';
+import { forcePastGuard, refuseServing } from '../core/schema-guard.js';
 import { createTargets } from './create-targets.js';
 import { hostsFailed } from './on-every-host.js';
 import { revisionRelease } from './schema-facts.js';
@@ -104,5 +104,6 @@ async function guardActivation(config: Config, colour: Colour, release: string, 
   const database = readSchemaVersion(config.dataDir)?.version;
   if (database === undefined) return undefined;
   const guarded = await revisionRelease(config.dataDir, colour, release.slice(-12));
-  return forceServing(guarded && refuseServing({ database, release: guarded, action: `activating ${release} on the live colour ${colour}` }), force, say);
+  const override = `bluegreen activate ${colour} ${release} --force`;
+  return forcePastGuard(guarded && refuseServing({ database, release: guarded, action: `activating ${release} on the live colour ${colour}`, override }), force, say);
 }

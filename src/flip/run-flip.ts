@@ -10,7 +10,7 @@ import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip 
 import { formatSeconds, shortSha } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
-import { forceServing, refuseServing } from '../core/schema-guard.js';
+import { forcePastGuard, refuseServing } from '../core/schema-guard.js';
 import { servedRelease } from '../deploy/schema-facts.js';
 import { messageOf } from '../deploy/on-every-host.js';
 
@@ -171,7 +171,8 @@ async function guardSchema(options: FlipOptions, alreadyLive: boolean): Promise<
   const database = readSchemaVersion(options.config.dataDir)?.version;
   if (database === undefined || alreadyLive) return undefined;
   const release = await servedRelease(options.config.dataDir, options.target);
-  return forceServing(release && refuseServing({ database, release, action: `flipping to ${options.target}` }), options.force, options.say);
+  const override = options.event === 'rollback' ? 'bluegreen rollback --force' : `bluegreen flip ${options.target} --force`;
+  return forcePastGuard(release && refuseServing({ database, release, action: `flipping to ${options.target}`, override }), options.force, options.say);
 }
 
 /** Both colours' locks, always in the same order; none held if either is taken. */

@@ -99,7 +99,7 @@ t.test('a flip to a release that does not work with the database is refused; --f
   const flip = (force?: boolean) => runFlip({ config, provider, target: 'green', by: 'alice', say: (line) => said.push(line), ...(force ? { force } : {}) });
   await t.rejects(flip(), {
     message: `refused by the schema guard: flipping to green would make green's ${stale.slice(0, 12)} serve production, but it works with database versions 1-1 and the database is at version 2; nothing was changed`,
-    hint: 'deploy a release compatible with version 2, or override with --force (recorded in history)',
+    hint: 'deploy a release compatible with version 2, or do it anyway: `bluegreen flip green --force` (recorded in history)',
   });
   t.same(moves, [], 'traffic never moved');
   t.equal(live, 'blue');
@@ -122,6 +122,7 @@ t.test('activate of the live colour: guarded like a flip; its restart is told BL
 
   await t.rejects(activate('green', currentId), {
     message: `refused by the schema guard: activating ${currentId} on the live colour green would make green's ${stale.slice(0, 12)} serve production, but it works with database versions 1-1 and the database is at version 2; nothing was changed`,
+    hint: `deploy a release compatible with version 2, or do it anyway: \`bluegreen activate green ${currentId} --force\` (recorded in history)`,
   });
   t.equal(path.basename(execFileSync('readlink', [path.join(roots.green, 'current')], { encoding: 'utf8' }).trim()), olderId, 'nothing was changed');
 
