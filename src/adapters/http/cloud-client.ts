@@ -170,8 +170,8 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
     return resolved;
   }
 
-  /** One request; throws only what fetch throws (no answer). */
-  async function send(method: string, url: URL, request: CloudRequest, token: string | undefined): Promise<CloudAnswer> {
+  /** One request; throws only what fetch throws (no answer, or none before its time ran out). */
+  async function send(method: string, url: URL, request: CloudRequest, token: string | undefined, deadline: number): Promise<CloudAnswer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     let body: string | URLSearchParams | Readable | undefined;
@@ -186,8 +186,8 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
       // fetch pulls an async iterable as the socket takes it: backpressure, never the whole body in memory.
       body = await request.stream.open();
     }
-    // A streamed body may take longer than one request's timeout to send: the timeout then counts from the answer.
-    const signal = request.stream ? undefined : AbortSignal.timeout(t.requestTimeoutMs);
+    // A streamed body may take longer than one request's timeout to send: it has until the call's deadline.
+    const signal = AbortSignal.timeout(request.stream ? Math.max(t.requestTimeoutMs, deadline - t.now()) : t.requestTimeoutMs);
     const response = await fetch(url, { method, headers, body, signal, ...(request.stream ? { duplex: 'half' } : {}) } as RequestInit);
     const text = await response.text();
     const { json, isJson } = parseBody(text);
@@ -222,7 +222,7 @@ export function createCloudClient(options: CloudClientOptions): CloudClient {
         const token = await options.tokens?.token();
         if (token !== undefined) usedTokens.add(token);
         try {
-          answer = await send(method, url, request, token);
+          answer = await send(method, url, request, token, deadline);
         } catch (error) {
           problem = unreachable(url.href, error, t.requestTimeoutMs);
           network = true;

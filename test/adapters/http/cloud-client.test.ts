@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { type BearerTokens, type CloudClientOptions, cloudTiming, createCloudClient } from '../../../src/adapters/http/cloud-client.js';
@@ -150,6 +151,11 @@ t.test('network errors', async (t) => {
   t.test('no answer until the deadline', async (t) => {
     const { client, fails } = await setup(t, ['hang'], { deadlineMs: 0 });
     await fails(client.request({ method: 'GET', url: '/x' }), /^gave up on Cloud GET \/x after 1 try: could not reach 127\.0\.0\.1:\d+ \(timed out after 200 ms\)$/);
+  });
+  t.test('a streamed upload that is never answered ends at the deadline too', async (t) => {
+    const { client, fails } = await setup(t, ['hang'], { deadlineMs: 300 });
+    const upload = client.request({ method: 'POST', url: '/zip', stream: { open: () => Readable.from([Buffer.from('zip bytes')]), contentType: 'application/zip' } });
+    await fails(upload, /^gave up on Cloud POST \/zip after 1 try: could not reach 127\.0\.0\.1:\d+ \(timed out after 200 ms\)$/);
   });
   t.test('a dropped connection is retried', async (t) => {
     const { api, client } = await setup(t, ['close', ok()]);
