@@ -49,7 +49,7 @@ export function hookCommand(input: HookCommandInput): Argv {
       'pid=$!',
       'tail -s 0.01 -n +1 -f --pid="$pid" "$log"',
       'code=0; wait "$pid" || code=$?',
-      'if [ "$sweep" = 1 ] || [ "$code" = 124 ] || [ "$code" = 137 ]; then kill -s KILL -- "-$pid" 2>/dev/null || true; fi',
+      `if [ "$sweep" = 1 ] || ${TIMEOUT_CODES.map((c) => `[ "$code" = ${c} ]`).join(' || ')}; then kill -s KILL -- "-$pid" 2>/dev/null || true; fi`,
       'rm -f "$log"',
       'exit "$code"',
     ].join('\n'),

@@ -8,7 +8,7 @@ import { UserError } from '../core/errors.js';
 import { isReleaseId } from '../core/release-id.js';
 import { forcePastGuard, refuseServing } from '../core/schema-guard.js';
 import { createTargets } from './create-targets.js';
-import { hostsFailed } from './on-every-host.js';
+import { hostsFailed, onEvery } from './on-every-host.js';
 import { revisionRelease } from './schema-facts.js';
 import type { DeployTarget, RestartContext, TargetState } from './targets/target.js';
 
@@ -75,18 +75,14 @@ export async function activateRelease(config: Config, colour: Colour, release: s
       const say = options.say ?? (() => undefined);
       const live = (await options.liveColour?.()) === colour;
       const note = live ? await guardActivation(config, colour, release, options.force, say) : undefined;
-      const limit = pLimit(Math.max(1, config.parallel));
       const restart: RestartContext = { colour, pusher: by, live, timeoutSeconds: config.hookTimeoutSeconds, say };
-      const activated = await Promise.allSettled(targets.map((target) => limit(() => target.activate(release, restart))));
-      const failed = activated.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ target: targets[i] as DeployTarget, error: outcome.reason as unknown }] : []));
+      const { failed } = await onEvery(targets, config.parallel, (target) => target.activate(release, restart));
       if (failed.length > 0) {
         // Every host back where it was, restarted there.
-        await Promise.allSettled(
-          targets.map((target, i) => {
-            const previous = states[i]?.current;
-            return previous && previous !== release ? limit(() => target.activate(previous, restart)) : Promise.resolve();
-          }),
-        );
+        await onEvery(targets, config.parallel, async (target, i) => {
+          const previous = states[i]?.current;
+          if (previous && previous !== release) await target.activate(previous, restart);
+        });
         throw hostsFailed(`activating ${release}`, colour, failed, targets.length, 'every host is back on the release it served before');
       }
       const after = await readAll(targets, config.parallel);
