@@ -23,3 +23,6 @@ export class ConfigError extends UserError {
     this.problems = problems;
   }
 }
+
+/** An error's message, or what was thrown if it was not an Error. */
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -3,7 +3,7 @@ import { RevisionReader } from '../adapters/git/revisions.js';
 import { updateMain } from '../adapters/git/update-main.js';
 import { type Colour, otherColour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
-import { UserError } from '../core/errors.js';
+import { messageOf, UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import { DEPLOY_REF, ZERO_SHA } from '../core/ref-policy.js';
 import { createTargets } from './create-targets.js';
@@ -31,7 +31,6 @@ export interface DeployRevisionOptions {
   note?: 'sync';
 }
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function unknownRevision(colour: Colour, name: string): UserError {
   return new UserError(`unknown revision ${JSON.stringify(name)}: ${colour}'s repository has no such branch, tag or commit`, {

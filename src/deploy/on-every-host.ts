@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Colour } from '../core/colour.js';
-import { UserError } from '../core/errors.js';
+import { messageOf, UserError } from '../core/errors.js';
 import type { DeployTarget } from './targets/target.js';
 
 export interface HostFailure {
@@ -8,7 +8,6 @@ export interface HostFailure {
   error: unknown;
 }
 
-export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** One error naming every host that failed and why. */
 export function hostsFailed(action: string, colour: Colour, failures: readonly HostFailure[], total: number, then: string): UserError {

@@ -2,8 +2,9 @@ import { appendHistory } from '../adapters/state/history.js';
 import type { Lock } from '../adapters/state/locks.js';
 import type { Colour } from '../core/colour.js';
 import { formatSeconds, shortSha } from '../core/format.js';
-import { hostsFailed, messageOf, onEvery } from './on-every-host.js';
+import { hostsFailed, onEvery } from './on-every-host.js';
 import type { DeployTarget, PreparedRelease } from './targets/target.js';
+import { messageOf } from '../core/errors.js';
 
 /** A release ready on every target of the colour, under the colour's lock, not yet switched to. */
 export interface PreparedDeploy {

@@ -13,11 +13,10 @@
 import { RevisionReader } from '../adapters/git/revisions.js';
 import { processAlive } from '../adapters/process/process-alive.js';
 import type { Colour } from '../core/colour.js';
-import { UserError } from '../core/errors.js';
+import { messageOf, UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import { DEPLOY_REF, type PushOption, ZERO_SHA, decidePushFlip, decideRefUpdates } from '../core/ref-policy.js';
 import type { DeployEngine } from './deploy-engine.js';
-import { messageOf } from './on-every-host.js';
 import type { PreparedDeploy } from './prepared-deploy.js';
 
 /** One line of a hook's input: `OLDREV NEWREV REF`. */
@@ -183,7 +182,7 @@ export function createPushHandler(
         await push.deploy.commit((line) => push.lines.push(line));
       } catch (error) {
         forget(pid);
-        await push.deploy.settle({ stood: false, reason: (error as Error).message });
+        await push.deploy.settle({ stood: false, reason: messageOf(error) });
         notifyDeploy(request.colour, push.update.newrev, push.pusher, { ok: false, message: messageOf(error) });
         throw error;
       }

@@ -5,12 +5,11 @@
 import type { Provider } from '../adapters/providers/provider.js';
 import type { Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
-import { UserError } from '../core/errors.js';
+import { messageOf, UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import type { Activity } from '../status/activity.js';
 import { readRollbackTarget } from './rollback-target.js';
 import { runFlip } from './run-flip.js';
-import { messageOf } from '../deploy/on-every-host.js';
 
 export type FlipRequest = { operation: 'flip'; colour: Colour; dryRun?: boolean } | { operation: 'rollback'; dryRun?: boolean };
 

@@ -1,10 +1,10 @@
-import { checkHealth, readRevision, waitUntilServing } from '../adapters/http/checks.js';
+import { checkHealth, readRevision, verifyTiming, waitUntilServing } from '../adapters/http/checks.js';
 import type { Provider } from '../adapters/providers/provider.js';
 import { type FlipRecord, appendHistory, deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type Lock, acquireLock, readLock } from '../adapters/state/locks.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
-import { UserError } from '../core/errors.js';
+import { messageOf, UserError } from '../core/errors.js';
 import type { Notice } from '../core/notification.js';
 import { type FlipPlan, type FlipStep, describeFlipPlan, describeStep, planFlip } from '../core/flip-plan.js';
 import { formatSeconds, shortSha } from '../core/format.js';
@@ -12,7 +12,6 @@ import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import { forcePastGuard, refuseServing } from '../core/schema-guard.js';
 import { servedRelease } from '../deploy/schema-facts.js';
-import { messageOf } from '../deploy/on-every-host.js';
 
 export interface FlipOptions {
   config: Config;
@@ -149,7 +148,7 @@ async function flipLocked(
         await runStep(step, options, phases, plan);
       } catch (error) {
         if (step.step !== 'verify-public') {
-          await record('failed', (error as Error).message);
+          await record('failed', messageOf(error));
           throw error;
         }
         await flipBack(plan, options, phases, error as Error, record, tell);
@@ -237,7 +236,7 @@ async function flipBack(
 async function runStep(step: FlipStep, options: FlipOptions, phases: Record<string, number>, plan: FlipPlan): Promise<void> {
   const { config, provider, say } = options;
   const t0 = Date.now();
-  const timing = { deadlineMs: config.verifyTimeoutMs, intervalMs: Math.min(500, Math.max(50, config.verifyTimeoutMs / 10)) };
+  const timing = verifyTiming(config.verifyTimeoutMs);
   say(`${describeStep(step)} ...`);
   switch (step.step) {
     case 'verify-host': {
@@ -263,7 +262,7 @@ async function runStep(step: FlipStep, options: FlipOptions, phases: Record<stri
       } catch (error) {
         const live = await provider.liveColour().catch(() => undefined);
         const now = live ?? `unknown (it cannot be read now; before this flip it was ${plan.from ?? 'no colour'})`;
-        throw new UserError(`moving traffic to ${step.to} failed: ${(error as Error).message}. Production now points at: ${now}`, {
+        throw new UserError(`moving traffic to ${step.to} failed: ${messageOf(error)}. Production now points at: ${now}`, {
           hint: error instanceof UserError ? error.hint : undefined,
         });
       }

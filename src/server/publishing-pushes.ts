@@ -1,6 +1,6 @@
 import type { PushHandler } from '../deploy/push-handler.js';
 import type { Activity } from '../status/activity.js';
-import { messageOf } from '../deploy/on-every-host.js';
+import { messageOf } from '../core/errors.js';
 
 /**
  * The push handler, with every line said to the pusher also published as the deploy's progress (the status

@@ -1,5 +1,5 @@
 /** HTTP checks against a colour's own address or the public address: health (N consecutive 2xx) and REVISION. */
-import { UserError } from '../../core/errors.js';
+import { messageOf, UserError } from '../../core/errors.js';
 import { formatSeconds, shortSha } from '../../core/format.js';
 import { describeFetchError } from './fetch-problem.js';
 import { type Sleep, sleep as realSleep } from './sleep.js';
@@ -116,6 +116,11 @@ export async function readRevision(baseUrl: string, options: { timeoutMs?: numbe
   return revision;
 }
 
+/** How checks against BLUEGREEN_VERIFY_TIMEOUT poll: within the timeout, every tenth of it (50–500 ms). */
+export function verifyTiming(verifyTimeoutMs: number): { deadlineMs: number; intervalMs: number } {
+  return { deadlineMs: verifyTimeoutMs, intervalMs: Math.min(500, Math.max(50, verifyTimeoutMs / 10)) };
+}
+
 /**
  * Polls until `baseUrl` serves `revision` (its /REVISION) and answers 2xx on `healthPath`: an address may take a
  * moment to follow (a load balancer draining, a slot restarting). Throws an Error saying what it saw last;
@@ -141,7 +146,7 @@ export async function waitUntilServing(
         last = `${baseUrl} serves ${shortSha(serving)}, expected ${whose} ${shortSha(revision)}`;
       }
     } catch (error) {
-      last = (error as Error).message;
+      last = messageOf(error);
     }
     if (Date.now() + timing.intervalMs > deadline) throw new Error(`${last} (after ${formatSeconds(timing.deadlineMs)})`);
     await (timing.sleep ?? realSleep)(timing.intervalMs);

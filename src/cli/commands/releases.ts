@@ -7,6 +7,7 @@ import { withNotices } from '../cli-notices.js';
 import { loadConfig } from '../load-config.js';
 import { type Output, printJson } from '../output.js';
 import { shortSha } from '../../core/format.js';
+import { messageOf } from '../../core/errors.js';
 
 export function registerReleases(program: Command, output: Output): void {
   program
@@ -45,7 +46,7 @@ export function registerReleases(program: Command, output: Output): void {
       // Which colour is live decides the schema guard and the restart hooks' BLUEGREEN_LIVE.
       const liveColour = () =>
         provider.liveColour().catch((error: unknown) => {
-          say(`could not ask ${provider.description} which colour is live (${(error as Error).message}): ${colour} is taken as idle`);
+          say(`could not ask ${provider.description} which colour is live (${messageOf(error)}): ${colour} is taken as idle`);
           return undefined;
         });
       const revision = await withNotices(config, output, async (notify) => {
@@ -54,7 +55,7 @@ export function registerReleases(program: Command, output: Output): void {
           notify({ event: 'activate', ok: true, colour, revision: activated ?? null, by, message: `${colour}: current -> releases/${release}` });
           return activated;
         } catch (error) {
-          notify({ event: 'activate', ok: false, colour, revision: null, by, message: `activating release ${release} on ${colour} failed: ${(error as Error).message}` });
+          notify({ event: 'activate', ok: false, colour, revision: null, by, message: `activating release ${release} on ${colour} failed: ${messageOf(error)}` });
           throw error;
         }
       }).finally(() => provider.close());

@@ -1,8 +1,8 @@
-import { readRevision, waitUntilServing } from '../../adapters/http/checks.js';
+import { readRevision, verifyTiming, waitUntilServing } from '../../adapters/http/checks.js';
 import { appServiceSlots } from '../../adapters/providers/azure/app-service.js';
 import { type Kudu, createKudu } from '../../adapters/providers/azure/kudu.js';
 import type { Config, HostTarget } from '../../core/config.js';
-import { UserError } from '../../core/errors.js';
+import { messageOf, UserError } from '../../core/errors.js';
 import type { DeployTarget, PrepareInput, PreparedRelease, TargetState } from './target.js';
 import { shortSha } from '../../core/format.js';
 
@@ -49,11 +49,10 @@ export class AppServiceSlotTarget implements DeployTarget {
     });
     const sent = Date.now();
     say(`Kudu: success; checking ${this.host.url}: ${this.config.healthPath} answers 2xx and /REVISION is ${shortSha(revision)}`);
-    const intervalMs = Math.min(500, Math.max(50, this.config.verifyTimeoutMs / 10));
     try {
-      await waitUntilServing(this.host.url, this.config.healthPath, revision, 'the deployed', { deadlineMs: this.config.verifyTimeoutMs, intervalMs });
+      await waitUntilServing(this.host.url, this.config.healthPath, revision, 'the deployed', verifyTiming(this.config.verifyTimeoutMs));
     } catch (error) {
-      throw new UserError(`${this.label} does not serve the deployed revision after the zip deploy: ${(error as Error).message}`, {
+      throw new UserError(`${this.label} does not serve the deployed revision after the zip deploy: ${messageOf(error)}`, {
         hint: `see the slot's log stream in the Azure portal; BLUEGREEN_HEALTH_PATH (${this.config.healthPath}) must answer 2xx`,
       });
     }

@@ -1,7 +1,7 @@
 import type { Transport } from '../../adapters/transport/transport.js';
 import { planDeploy } from '../../core/deploy-plan.js';
 import { diskFullError, parseDiskUsage } from '../../core/disk-full.js';
-import { UserError } from '../../core/errors.js';
+import { messageOf, UserError } from '../../core/errors.js';
 import { formatBytes, formatSeconds } from '../../core/format.js';
 import {
   type Argv,
@@ -171,7 +171,7 @@ export class PosixReleasesTarget implements DeployTarget {
     const restartPrevious = async () => {
       if (!host.current || !host.currentRevision) return;
       await hook('restart', `${this.appRoot}/releases/${host.current}`, context(host.current, undefined, host.currentRevision), true).catch((error: unknown) =>
-        say(`after switching back: ${(error as Error).message}`),
+        say(`after switching back: ${messageOf(error)}`),
       );
     };
 
@@ -221,7 +221,7 @@ export class PosixReleasesTarget implements DeployTarget {
             if (result.code !== 0 || state.length === 0) throw remoteFailure('tidying up', target.where(), target.appRoot, result);
             target.known = parseInspect(state.join('\n'));
           })
-          .catch((error: unknown) => log(`after the deploy to ${target.where()}: ${(error as Error).message}`));
+          .catch((error: unknown) => log(`after the deploy to ${target.where()}: ${messageOf(error)}`));
       },
     };
     return prepared;
