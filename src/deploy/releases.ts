@@ -4,7 +4,7 @@ import { acquireLock } from '../adapters/state/locks.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import type { Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
-import { UserError } from '../core/errors.js';
+import { messageOf, UserError } from '../core/errors.js';
 import { isReleaseId } from '../core/release-id.js';
 import { forcePastGuard, refuseServing } from '../core/schema-guard.js';
 import { createTargets } from './create-targets.js';
@@ -43,7 +43,7 @@ export async function listReleases(config: Config, colour: Colour): Promise<Host
 
 export interface ActivateOptions {
   say?: (line: string) => void;
-  /** The colour taking production traffic, as the provider reports it (undefined: none, or it could not tell). */
+  /** The colour taking production traffic, as the provider reports it (undefined: none); throws when it cannot tell. */
   liveColour?: () => Promise<Colour | undefined>;
   /** Activate the live colour's release even when the schema guard refuses (recorded in history). */
   force?: boolean;
@@ -73,7 +73,7 @@ export async function activateRelease(config: Config, colour: Colour, release: s
         });
       }
       const say = options.say ?? (() => undefined);
-      const live = (await options.liveColour?.()) === colour;
+      const live = await isLive(config, colour, release, options, say);
       const note = live ? await guardActivation(config, colour, release, options.force, say) : undefined;
       const restart: RestartContext = { colour, pusher: by, live, timeoutSeconds: config.hookTimeoutSeconds, say };
       const { failed } = await onEvery(targets, config.parallel, (target) => target.activate(release, restart));
@@ -92,6 +92,24 @@ export async function activateRelease(config: Config, colour: Colour, release: s
     });
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Whether `colour` is live, as the provider says. When it cannot tell, the colour is taken as idle — unless the
+ * database records a schema version, which the guard could then not protect: refused, unless forced.
+ */
+async function isLive(config: Config, colour: Colour, release: string, options: ActivateOptions, say: (line: string) => void): Promise<boolean> {
+  try {
+    return (await options.liveColour?.()) === colour;
+  } catch (error) {
+    if (readSchemaVersion(config.dataDir) !== undefined && !options.force) {
+      throw new UserError(`refused: cannot tell whether ${colour} is live (${messageOf(error)}), so the schema guard cannot check release ${release}; nothing was changed`, {
+        hint: `try again once the provider answers, or activate anyway: \`bluegreen activate ${colour} ${release} --force\``,
+      });
+    }
+    say(`could not tell which colour is live (${messageOf(error)}): ${colour} is taken as idle`);
+    return false;
   }
 }
 

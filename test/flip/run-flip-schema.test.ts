@@ -137,3 +137,17 @@ t.test('activate of the live colour: guarded like a flip; its restart is told BL
   t.match(said.join('\n'), /\] restart: restarted live=false$/m, 'and its restart is told BLUEGREEN_LIVE=false');
   t.notOk('note' in (await readHistory(dataDir))[0]!);
 });
+
+t.test('activate when the provider cannot tell which colour is live: refused while a schema version is recorded, unless forced', async (t) => {
+  const said: string[] = [];
+  const unreachable = () => Promise.reject(new Error('the router: connection refused'));
+  const activate = (force?: boolean) => activateRelease(config, 'green', olderId, 'alice', { say: (line) => said.push(line), liveColour: unreachable, ...(force ? { force } : {}) });
+  const before = execFileSync('readlink', [path.join(roots.green, 'current')], { encoding: 'utf8' }).trim();
+  await t.rejects(activate(), {
+    message: `refused: cannot tell whether green is live (the router: connection refused), so the schema guard cannot check release ${olderId}; nothing was changed`,
+    hint: `try again once the provider answers, or activate anyway: \`bluegreen activate green ${olderId} --force\``,
+  });
+  t.equal(execFileSync('readlink', [path.join(roots.green, 'current')], { encoding: 'utf8' }).trim(), before, 'nothing was changed');
+  t.equal(await activate(true), works, 'forced, it activates');
+  t.match(said.join('\n'), 'could not tell which colour is live (the router: connection refused): green is taken as idle');
+});

@@ -46,8 +46,7 @@ export function registerReleases(program: Command, output: Output): void {
       // Which colour is live decides the schema guard and the restart hooks' BLUEGREEN_LIVE.
       const liveColour = () =>
         provider.liveColour().catch((error: unknown) => {
-          say(`could not ask ${provider.description} which colour is live (${messageOf(error)}): ${colour} is taken as idle`);
-          return undefined;
+          throw new Error(`${provider.description}: ${messageOf(error)}`, { cause: error });
         });
       const revision = await withNotices(config, output, async (notify) => {
         try {
