@@ -11,7 +11,7 @@ import { formatSeconds, shortSha } from '../core/format.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import { forcePastGuard, refuseServing } from '../core/schema-guard.js';
-import { servedRelease } from '../deploy/schema-facts.js';
+import { revisionRelease } from '../deploy/schema-facts.js';
 
 export interface FlipOptions {
   config: Config;
@@ -118,7 +118,7 @@ async function flipLocked(
   tell: (notice: Omit<Notice, 'by'>) => void,
 ): Promise<'flipped' | 'already-live'> {
   const { config, target, say } = options;
-  const note = await guardSchema(options, plan.alreadyLive);
+  const note = await guardSchema(options, plan);
   const locks = await lockBoth(config.dataDir, options.by);
   const started = Date.now();
   const phases: Record<string, number> = {};
@@ -166,10 +166,10 @@ async function flipLocked(
  * Refuses a flip to a colour whose release does not work with the database's recorded schema version, unless
  * forced (then says so, and returns the note history records).
  */
-async function guardSchema(options: FlipOptions, alreadyLive: boolean): Promise<string | undefined> {
+async function guardSchema(options: FlipOptions, plan: FlipPlan): Promise<string | undefined> {
   const database = readSchemaVersion(options.config.dataDir)?.version;
-  if (database === undefined || alreadyLive) return undefined;
-  const release = await servedRelease(options.config.dataDir, options.target);
+  if (database === undefined || plan.alreadyLive) return undefined;
+  const release = await revisionRelease(options.config.dataDir, options.target, plan.revision);
   const override = options.event === 'rollback' ? 'bluegreen rollback --force' : `bluegreen flip ${options.target} --force`;
   return forcePastGuard(release && refuseServing({ database, release, action: `flipping to ${options.target}`, override }), options.force, options.say);
 }

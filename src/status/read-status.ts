@@ -1,11 +1,11 @@
 import { checkHealth, readRevision } from '../adapters/http/checks.js';
 import type { Provider, SlotStatus } from '../adapters/providers/provider.js';
 import { hostKeyFingerprint } from '../adapters/ssh/host-key.js';
-import { deployedRevision, readHistory } from '../adapters/state/history.js';
+import { type HistoryRecord, deployedRevision, readHistory } from '../adapters/state/history.js';
 import { type LockHolder, readLock } from '../adapters/state/locks.js';
 import { readSchemaVersion } from '../adapters/state/schema-version.js';
 import { formatRange } from '../core/schema-guard.js';
-import { servedRelease } from '../deploy/schema-facts.js';
+import { revisionRelease } from '../deploy/schema-facts.js';
 import { COLOURS, type Colour } from '../core/colour.js';
 import type { Config } from '../core/config.js';
 import { resolveHosts } from '../deploy/resolve-hosts.js';
@@ -115,15 +115,18 @@ export async function readStatus(config: Config, provider: Provider): Promise<St
   const gitSsh = config.sshListen ? { hostKey: hostKeyFingerprint(config.dataDir) } : null;
   // A provider that cannot be read now says so in liveError already.
   const slots = provider.slots ? await provider.slots().catch(() => undefined) : undefined;
-  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, schema: await readSchemaStatus(config.dataDir), ...(slots ? { slots } : {}) };
+  return { provider: provider.description, live: live.colour, liveError: live.error, colours, gitSsh, schema: await readSchemaStatus(config.dataDir, history), ...(slots ? { slots } : {}) };
 }
 
 /** The database's recorded schema version and the range each colour's deployed release declares ('any' without one). */
-async function readSchemaStatus(dataDir: string): Promise<Status['schema']> {
+async function readSchemaStatus(dataDir: string, history: HistoryRecord[]): Promise<Status['schema']> {
   const compatible: Partial<Record<Colour, string>> = {};
-  for (const colour of COLOURS) {
-    const release = await servedRelease(dataDir, colour).catch(() => undefined);
-    if (release) compatible[colour] = formatRange(release.schema);
-  }
+  await Promise.all(
+    COLOURS.map(async (colour) => {
+      const served = deployedRevision(history, colour);
+      const release = served && (await revisionRelease(dataDir, colour, served.revision).catch(() => undefined));
+      if (release) compatible[colour] = formatRange(release.schema);
+    }),
+  );
   return { database: readSchemaVersion(dataDir)?.version ?? null, compatible };
 }
