@@ -26,7 +26,6 @@ export interface Placement {
   corrected: string | undefined;
 }
 
-
 /** Whose last deploy `revision` is: a colour, or undefined when none or both (a synced pair tells nothing). */
 function ownerOf(revision: string | undefined, deployed: Partial<Record<Colour, string>>): Colour | undefined {
   if (!revision) return undefined;
@@ -40,7 +39,6 @@ function ownerOf(revision: string | undefined, deployed: Partial<Record<Colour, 
  */
 export function decidePlacement(facts: PlacementFacts): Placement {
   const assumed = facts.recorded ?? 'blue';
-  const colourIn = (role: SlotRole, production: Colour) => (role === 'production' ? production : otherColour(production));
   const roles: SlotRole[] = ['production', 'idle'];
   const evidence = roles.flatMap((role) => {
     const owner = ownerOf(facts.serving[role], facts.deployed);
@@ -56,9 +54,8 @@ export function decidePlacement(facts: PlacementFacts): Placement {
   const production = evidence[0]?.production ?? assumed;
   if (production === assumed) return { production, corrected: undefined };
   const seen = evidence.map((e) => `${facts.names[e.role]} serves ${e.owner}'s ${shortSha(facts.serving[e.role] as string)}`).join(' and ');
-  const other = roles.find((role) => role !== 'production') as SlotRole;
   return {
     production,
-    corrected: `the slots were swapped outside bluegreen: ${seen}; now recorded: ${production} in ${facts.names.production}, ${colourIn(other, production)} in ${facts.names[other]}`,
+    corrected: `the slots were swapped outside bluegreen: ${seen}; now recorded: ${production} in ${facts.names.production}, ${otherColour(production)} in ${facts.names.idle}`,
   };
 }

@@ -48,7 +48,7 @@ export interface AppServiceSlots {
 }
 
 /** How a slot is named in messages: `staging (myapp-staging-a1b2c3.azurewebsites.net)`. */
-export function slotName(site: SlotSite): string {
+function slotName(site: SlotSite): string {
   return `${site.slot} (${site.host})`;
 }
 
