@@ -8,6 +8,8 @@ export type HookName = (typeof HOOK_NAMES)[number];
 /** Where the pushed tree keeps its hooks and its schema declaration. */
 export const HOOKS_DIR = '.bluegreen/hooks';
 export const SCHEMA_FILE = '.bluegreen/schema';
+/** BLUEGREEN_HOOK_TIMEOUT when unset (seconds). */
+export const DEFAULT_HOOK_TIMEOUT_SECONDS = 900;
 
 /** What the pushed tree says about its hooks. */
 export interface AppHooks {

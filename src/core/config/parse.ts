@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_HOOK_TIMEOUT_SECONDS } from '../app-hooks.js';
 import { COLOURS } from '../colour.js';
 import { isSharedPath } from '../remote-commands.js';
 import { connectToSchema } from './connect-to.js';
@@ -119,7 +120,7 @@ export function parseConfig(env: Env, cwd: string): ConfigResult {
   const notifySecret = read('BLUEGREEN_NOTIFY_SECRET', secretTextSchema);
   // --- Applications
   const sharedPaths = read('BLUEGREEN_SHARED_PATHS', sharedPathsSchema, []);
-  const hookTimeoutSeconds = read('BLUEGREEN_HOOK_TIMEOUT', hookTimeoutSchema, 900);
+  const hookTimeoutSeconds = read('BLUEGREEN_HOOK_TIMEOUT', hookTimeoutSchema, DEFAULT_HOOK_TIMEOUT_SECONDS);
 
   if (reader.errors.length > 0) return { config: undefined, errors: reader.errors };
   // With the local router, production is the router; one on "any free port" has no address to give.

@@ -15,7 +15,7 @@ import {
   parseInspect,
 } from '../../core/remote-commands.js';
 import { isDiskFull, remoteFailure } from '../../core/remote-failure.js';
-import type { HookContext, HookName } from '../../core/app-hooks.js';
+import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookContext, type HookName } from '../../core/app-hooks.js';
 import { DeploySession } from './deploy-session.js';
 import { runHook } from './run-hook.js';
 import { type DeployTarget, type PrepareInput, type PreparedRelease, type RestartContext, type TargetState, TargetChangedError } from './target.js';
@@ -156,7 +156,7 @@ export class PosixReleasesTarget implements DeployTarget {
       live: app?.live ?? false,
     });
     const hook = (name: HookName, dir: string, ctx: HookContext, quietIfAbsent = false) =>
-      runHook({ transport: this.transport, where: this.where(), appRoot: this.appRoot, hook: name, dir, context: ctx, timeoutSeconds: app?.timeoutSeconds ?? 900, say: sayHost, quietIfAbsent });
+      runHook({ transport: this.transport, where: this.where(), appRoot: this.appRoot, hook: name, dir, context: ctx, timeoutSeconds: app?.timeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS, say: sayHost, quietIfAbsent });
     const staged = `${this.appRoot}/${plan.staging}`;
     if (hooks.has('build')) {
       try {
