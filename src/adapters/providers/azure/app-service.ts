@@ -41,8 +41,11 @@ export interface AppServiceSlots {
   readonly tokens: AzureTokenSource;
   /** Both slots, read from their resources. */
   sites(): Promise<Record<SlotRole, SlotSite>>;
-  /** Where each colour is now; a record found wrong (a swap made elsewhere) is corrected, and `say` (default: the log) told. */
-  placement(say?: (line: string) => void): Promise<{ production: Colour; sites: Record<SlotRole, SlotSite> }>;
+  /**
+   * Where each colour is now, and what each slot serves (its /REVISION, as read to decide); a record found wrong
+   * (a swap made elsewhere) is corrected, and `say` (default: the log) told.
+   */
+  placement(say?: (line: string) => void): Promise<{ production: Colour; sites: Record<SlotRole, SlotSite>; serving: Record<SlotRole, string | undefined> }>;
   /** Swaps the slots (following the operation to its end) and records the new placement: `production` was there before. */
   swap(production: Colour, say: (line: string) => void): Promise<void>;
 }
@@ -136,7 +139,7 @@ function createAppServiceSlots(config: SlotsConfig, dataDir: string, options: Pr
     });
     if (decided.corrected) say(decided.corrected);
     if (decided.production !== recorded) writeSlotPlacement(dataDir, decided.production);
-    return { production: decided.production, sites };
+    return { production: decided.production, sites, serving: { production, idle } };
   }
 
   return slots;

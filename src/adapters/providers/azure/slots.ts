@@ -1,6 +1,5 @@
 /** The `azure-slots` provider: production traffic goes to whichever colour is in the production slot; a swap moves it. */
 import { type Colour, otherColour } from '../../../core/colour.js';
-import { readRevision } from '../../http/checks.js';
 import type { ProviderOptions, Provider } from '../provider.js';
 import { type SlotsConfig, appServiceSlots } from './app-service.js';
 
@@ -20,15 +19,14 @@ export function createAzureSlotsProvider(config: SlotsConfig, dataDir: string, o
       return (await slots.sites()).production.url;
     },
     async slots() {
-      const { production, sites } = await slots.placement();
-      return Promise.all(
-        [sites.production, sites.idle].map(async (site) => ({
-          slot: site.slot,
-          colour: site.role === 'production' ? production : otherColour(production),
-          host: site.host,
-          revision: await readRevision(site.url, { timeoutMs: 3000 }).catch(() => null),
-        })),
-      );
+      // What each slot serves was read to place the colours: not read again.
+      const { production, sites, serving } = await slots.placement();
+      return [sites.production, sites.idle].map((site) => ({
+        slot: site.slot,
+        colour: site.role === 'production' ? production : otherColour(production),
+        host: site.host,
+        revision: serving[site.role] ?? null,
+      }));
     },
   };
 }
