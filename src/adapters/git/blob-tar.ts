@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { SYMLINK_MODE, type TreeEntry } from '../../core/tree-changes.js';
 import { drained } from '../streams/drained.js';
-import { type GitPlace, catFile } from './cat-file.js';
+import { type GitPlace, catFile, commitTime } from './cat-file.js';
 
 /**
  * A tar stream of `entries` (files of `revision`'s tree), read straight from git's object store by one
@@ -14,9 +14,7 @@ export function blobTar(git: GitPlace, revision: string, entries: readonly TreeE
   const pack = tar.pack();
   const objects = catFile(git, [revision, ...entries.map((e) => e.blob)]);
   const fill = async () => {
-    const commit = (await objects.readObject(revision, 'commit')).toString('utf8');
-    const time = /^committer .* (\d+) [+-]\d{4}$/m.exec(commit)?.[1];
-    const mtime = new Date(Number(time ?? 0) * 1000);
+    const mtime = await commitTime(objects, revision);
     for (const entry of entries) {
       if (entry.mode === SYMLINK_MODE) {
         const target = (await objects.readObject(entry.blob, 'blob')).toString('utf8');

@@ -2,36 +2,33 @@ import { PassThrough, type Readable } from 'node:stream';
 import yazl from 'yazl';
 import { SYMLINK_MODE, SUBMODULE_MODE, type TreeEntry } from '../../core/tree-changes.js';
 import { drained } from '../streams/drained.js';
-import { type GitPlace, catFile } from './cat-file.js';
+import { type GitPlace, catFile, commitTime } from './cat-file.js';
 
 /**
  * A zip of `revision`'s tree plus `extra` files (REVISION), as App Service's zip deploy takes it, streamed
  * like blobTar: one `git cat-file --batch` feeds the files in order, each entry's content pulled as the zip's
- * reader takes it (backpressure), so a large tree is never held in memory. `links` are the tree's symlinks with
- * their targets (read beforehand: the batch serves file contents only). Entries are stamped with the commit's time.
+ * reader takes it (backpressure), so a large tree is never held in memory. The same batch serves the symlinks'
+ * targets first. Entries are stamped with the commit's time.
  */
 export function blobZip(
   git: GitPlace,
   revision: string,
   tree: readonly TreeEntry[],
-  links: ReadonlyMap<string, string>,
   extra: ReadonlyArray<{ path: string; content: Buffer }>,
 ): Readable {
   const zip = new yazl.ZipFile();
   const replaced = new Set(extra.map((file) => file.path));
+  const links = tree.filter((entry) => entry.mode === SYMLINK_MODE && !replaced.has(entry.path));
   const files = tree.filter((entry) => entry.mode !== SYMLINK_MODE && entry.mode !== SUBMODULE_MODE && !replaced.has(entry.path));
-  const objects = catFile(git, [revision, ...files.map((entry) => entry.blob)]);
+  const objects = catFile(git, [revision, ...links.map((entry) => entry.blob), ...files.map((entry) => entry.blob)]);
   const output = new PassThrough();
   const fail = (error: unknown) => {
     objects.close();
     output.destroy(error instanceof Error ? error : new Error(String(error)));
   };
   const fill = async () => {
-    const commit = (await objects.readObject(revision, 'commit')).toString('utf8');
-    const mtime = new Date(Number(/^committer .* (\d+) [+-]\d{4}$/m.exec(commit)?.[1] ?? 0) * 1000);
-    for (const entry of tree) {
-      if (entry.mode === SYMLINK_MODE && !replaced.has(entry.path)) zip.addBuffer(Buffer.from(links.get(entry.path) ?? ''), entry.path, { mtime, mode: 0o120777, compress: false });
-    }
+    const mtime = await commitTime(objects, revision);
+    for (const entry of links) zip.addBuffer(await objects.readObject(entry.blob, 'blob'), entry.path, { mtime, mode: 0o120777, compress: false });
     for (const entry of files) {
       const mode = Number.parseInt(entry.mode, 8) & 0o111 ? 0o100755 : 0o100644;
       zip.addReadStreamLazy(entry.path, { mtime, mode }, (callback) => {

@@ -18,6 +18,12 @@ export interface CatFile {
   close(): void;
 }
 
+/** The commit's committer time (the next object of `objects` must be the commit), which archives stamp entries with. */
+export async function commitTime(objects: CatFile, revision: string): Promise<Date> {
+  const commit = (await objects.readObject(revision, 'commit')).toString('utf8');
+  return new Date(Number(/^committer .* (\d+) [+-]\d{4}$/m.exec(commit)?.[1] ?? 0) * 1000);
+}
+
 /**
  * One `git cat-file --batch` asked for `ids` in order; its output (`<oid> <type> <size>\n<content>\n` per
  * object) is read object by object, in the same order.

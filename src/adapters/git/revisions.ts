@@ -140,9 +140,7 @@ export class RevisionReader {
 
   /** A zip of `revision`'s whole tree plus `extra` files (see blobZip). */
   async zip(revision: string, extra: ReadonlyArray<{ path: string; content: Buffer }>): Promise<Readable> {
-    const tree = await this.listTree(revision);
-    const links = new Map((await this.symlinks(revision, tree)).map((link) => [link.path, link.target ?? ''] as const));
-    return blobZip({ cwd: this.repoDir, env: this.env }, revision, tree, links, extra);
+    return blobZip({ cwd: this.repoDir, env: this.env }, revision, await this.listTree(revision), extra);
   }
 
   /** A tar stream of `entries`, files of `revision`'s tree (see blobTar). */
