@@ -43,6 +43,7 @@ t.test('the schema guard over a real push: refused with the way out, then `-o fo
   t.equal(forced.code, 0, forced.output);
   t.match(forced.output, /remote: forced past the schema guard: /);
   t.match(forced.output, /remote: .*migrate: migrated to migrates-to=2/);
+  t.match(forced.output, /remote: the database is at schema version 2 now/);
   t.equal(readFileSync(current('blue', 'index.html'), 'utf8'), 'blue');
   t.equal(await branchOf('blue'), v2);
   const record = history(hosts.dataDir).filter((r) => r.type === 'deploy').at(-1);
